@@ -1,0 +1,173 @@
+"""The manifest format: one document per back end, the single source of truth for tools.
+
+A manifest is derived from an OpenAPI document plus an overlay (see ``build.py``) and committed, so
+start-up reads a small JSON file instead of parsing OpenAPI.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TOOL_NAME_PATTERN = r"^[a-z0-9_]{1,64}$"
+AREA_PATTERN = r"^[a-z0-9]+\.[a-z0-9_]+$"
+JsonSchema = dict[str, Any]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BaseUrls(_Model):
+    production: str
+    sandbox: str
+
+
+class PagePagination(_Model):
+    style: Literal["page"]
+    page_param: str = "page"
+    size_param: str = "page_size"
+    max_limit: int = 100
+    current_page_field: str = "current_page"
+    total_pages_field: str = "total_pages"
+    total_count_field: str = "total_count"
+
+
+class CursorPagination(_Model):
+    style: Literal["cursor"]
+    limit_param: str = "limit"
+    cursor_param: str = "cursor"
+    max_limit: int = 100
+    has_more_field: str = "has_more"
+    next_cursor_field: str = "next_cursor"
+
+
+Pagination = Annotated[PagePagination | CursorPagination, Field(discriminator="style")]
+
+
+class Envelope(_Model):
+    data_key: str | None = "data"
+
+
+class ErrorProfile(_Model):
+    # "remote": {"message": ...} or {"errors": {field: [msg]}}; "problem+json": RFC 9457.
+    shape: Literal["remote", "problem+json"]
+
+
+class RateLimitProfile(_Model):
+    scope: Literal["company", "key"]
+    per_minute: int = Field(gt=0)
+    window: Literal["fixed", "sliding"]
+    headers: dict[str, str]
+    reset_unit: Literal["milliseconds", "seconds", "epoch_seconds"]
+
+
+class WebhookProfile(_Model):
+    scheme: Literal["remote-hmac", "standard-webhooks"]
+    signature_header: str | None = None
+    timestamp_header: str | None = None
+    tolerance_seconds: int = 300
+
+
+class BackendProfile(_Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9]*$")
+    title: str
+    base_urls: BaseUrls
+    auth: list[Literal["bearer", "oauth2_client_credentials"]]
+    token_prefixes: dict[Literal["live", "test"], str]
+    envelope: Envelope = Envelope()
+    pagination: Pagination
+    errors: ErrorProfile
+    rate_limit: RateLimitProfile
+    webhooks: WebhookProfile
+
+
+class Area(_Model):
+    title: str
+    description: str = ""
+
+
+class FormRule(_Model):
+    """A request-body property that follows a Remote country JSON-Schema form."""
+
+    body_key: str
+    form: str | None = None  # None with body_key "*": every body key that names a form
+    country_arg: str | None = None
+    country_of_employment: str | None = None
+    query: dict[str, str] = {}
+
+
+class Parameters(_Model):
+    path: JsonSchema = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    query: JsonSchema = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    body: JsonSchema | None = None
+    body_encoding: Literal["json", "multipart"] | None = None
+    # Body properties that became top-level tool arguments; the rest of the body is ``body``.
+    body_flattened: bool = True
+
+
+class ResponseSpec(_Model):
+    status: int = 200
+    content_type: str = "application/json"
+    # Keys unwrapped from the upstream body, e.g. ["data"] or ["data", "employment"].
+    unwrap: list[str] = []
+    # Compact schema of the unwrapped result (object root); binary responses describe the file.
+    schema_: JsonSchema = Field(alias="schema")
+    list_key: str | None = None  # for lists: where the items are after unwrapping
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Endpoint(_Model):
+    tool: str = Field(pattern=TOOL_NAME_PATTERN)
+    operation_id: str
+    area: str = Field(pattern=AREA_PATTERN)
+    access: Literal["read", "write"]
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+    path: str
+    title: str
+    summary: str
+    parameters: Parameters
+    response: ResponseSpec
+    destructive: bool = False
+    idempotent: bool = False
+    idempotency_key: Literal["none", "optional", "required"] = "none"
+    paginated: bool = False
+    events: list[str] = []
+    forms: list[FormRule] = []
+
+    @field_validator("path")
+    @classmethod
+    def _path_starts_with_slash(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("path must start with '/'")
+        return value
+
+
+class Manifest(_Model):
+    format_version: Literal[1] = 1
+    source: str = Field(description="The OpenAPI document this manifest was built from.")
+    backend: BackendProfile
+    areas: dict[str, Area]
+    endpoints: list[Endpoint]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Manifest:
+        prefix = f"{self.backend.name}_"
+        seen: set[str] = set()
+        for endpoint in self.endpoints:
+            if not endpoint.tool.startswith(prefix):
+                raise ValueError(f"tool {endpoint.tool!r} must start with {prefix!r}")
+            if endpoint.tool in seen:
+                raise ValueError(f"duplicate tool name {endpoint.tool!r}")
+            seen.add(endpoint.tool)
+            if endpoint.area not in self.areas:
+                raise ValueError(f"tool {endpoint.tool!r} uses undeclared area {endpoint.area!r}")
+        for area in self.areas:
+            if not area.startswith(f"{self.backend.name}."):
+                raise ValueError(f"area {area!r} must start with {self.backend.name!r}.")
+        return self
+
+    def endpoint(self, tool: str) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.tool == tool), None)

@@ -1,0 +1,197 @@
+"""Configuration: a TOML file plus ``OPS_MCP_*`` environment overrides, validated once at start.
+
+Lookup order for the file: ``--config``, else ``$OPS_MCP_CONFIG``, else ``./ops-mcp.toml``; without any
+file, both back ends run on the embedded sandbox and no agent exists. Secrets may be written as
+``${ENV_VAR}``. Every error names the key it is about.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+AccessLevel = Literal["off", "read", "full"]
+ToolMode = Literal["auto", "static", "discovery"]
+DEFAULT_CONNECTION = "default"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the offending key in the message."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OAuthConfig(_Strict):
+    client_id: str
+    client_secret: SecretStr
+    scope: str | None = None
+    token_path: str = "/auth/oauth2/token"
+
+
+class ConnectionConfig(_Strict):
+    """One tenant of one back end. No ``base_url`` means the embedded sandbox."""
+
+    base_url: str | None = None
+    token: SecretStr | None = None
+    oauth: OAuthConfig | None = None
+    label: str | None = None
+    budget_key: str | None = Field(
+        default=None, description="Connections with the same key share one rate-limit budget (Remote: the company)."
+    )
+    per_minute: int | None = Field(default=None, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class BackendConfig(ConnectionConfig):
+    """A back end. Its own connection fields describe the connection named ``default``."""
+
+    enabled: bool = True
+    connections: dict[str, ConnectionConfig] = {}
+
+    def all_connections(self) -> dict[str, ConnectionConfig]:
+        if self.connections:
+            return dict(self.connections)
+        own = ConnectionConfig(**{k: getattr(self, k) for k in ConnectionConfig.model_fields})
+        return {DEFAULT_CONNECTION: own}
+
+
+class AgentConfig(_Strict):
+    description: str = ""
+    areas: dict[str, AccessLevel] = {}
+    confirm: list[str] = Field(default=[], description="Areas or tools whose writes need a human's yes.")
+    deny_tools: list[str] = []
+    connections: dict[str, str] = Field(default={}, description="Back end → connection (tenant) name.")
+    tool_mode: ToolMode = "auto"
+    token_budget: int = Field(default=6000, gt=0)
+
+
+class StorageConfig(_Strict):
+    dir: Path | None = None
+
+
+class AuditConfig(_Strict):
+    redact_fields: list[str] | None = Field(default=None, description="Replaces the default list.")
+    extra_redact_fields: list[str] = []
+
+
+class ServerConfig(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    public_url: str | None = None
+    allowed_hosts: list[str] = []
+    allowed_origins: list[str] = []
+    stateless: bool = False
+
+
+class SandboxConfig(_Strict):
+    remote_rate_limit: int = Field(default=300, gt=0)
+    remoteops_rate_limit: int = Field(default=60, gt=0)
+    window_seconds: float = Field(default=60.0, gt=0)
+    webhook_time_scale: float = Field(default=1.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPS_MCP_", env_nested_delimiter="__", extra="forbid")
+
+    storage: StorageConfig = StorageConfig()
+    backends: dict[str, BackendConfig] = {}
+    agents: dict[str, AgentConfig] = {}
+    audit: AuditConfig = AuditConfig()
+    server: ServerConfig = ServerConfig()
+    sandbox: SandboxConfig = SandboxConfig()
+    config_path: Path | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: OPS_MCP_* overrides what the file says.
+        return env_settings, init_settings
+
+    def state_dir(self) -> Path:
+        if self.storage.dir is not None:
+            base = self.config_path.parent if self.config_path else Path.cwd()
+            return (base / self.storage.dir).resolve()
+        if self.config_path is not None:
+            return self.config_path.parent.resolve() / ".ops-mcp"
+        data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(data_home) / "ops-mcp"
+
+    def backend(self, name: str) -> BackendConfig:
+        """The configured back end, or the embedded-sandbox default when the file does not name it."""
+        return self.backends.get(name) or BackendConfig()
+
+
+def find_config_path(explicit: str | os.PathLike | None) -> Path | None:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        return path
+    env = os.environ.get("OPS_MCP_CONFIG")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"OPS_MCP_CONFIG points at {path}, which does not exist")
+        return path
+    default = Path("ops-mcp.toml")
+    return default if default.is_file() else None
+
+
+def load_settings(explicit: str | os.PathLike | None = None) -> Settings:
+    """Read, expand and validate the configuration (structure only; see ``validate_against``)."""
+    path = find_config_path(explicit)
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = _expand(data, ())
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+    settings.config_path = path.resolve() if path else None
+    return settings
+
+
+def _expand(node: Any, where: tuple[str, ...]) -> Any:
+    """Replace ``${VAR}`` with the environment's value; a missing variable names the key."""
+    if isinstance(node, dict):
+        return {k: _expand(v, (*where, str(k))) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand(v, (*where, str(i))) for i, v in enumerate(node)]
+    if isinstance(node, str) and "${" in node:
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(f"{'.'.join(where)}: environment variable {name} is not set")
+            return os.environ[name]
+
+        return _ENV_REF.sub(substitute, node)
+    return node
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    where = f"{path}: " if path else ""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{where}{key}: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,114 @@
+"""Who may see and do what: access per agent and area (off < read < full), deny by default.
+
+The policy filters the tool list and is enforced again on every call. A name is matched exactly: a
+tool outside the policy is simply unknown to the agent, whatever its spelling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .catalogue.models import Endpoint, Manifest
+from .config import AgentConfig, ConfigError
+
+LEVELS = {"off": 0, "read": 1, "full": 2}
+NEEDED = {"read": "read", "write": "full"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    endpoint: Endpoint | None
+    reason: str
+    needs_confirmation: bool = False
+
+
+@dataclass
+class AgentPolicy:
+    name: str
+    levels: dict[str, str]  # area -> level, every area of the catalogue present
+    confirm_areas: frozenset[str] = frozenset()
+    confirm_tools: frozenset[str] = frozenset()
+    denied_tools: frozenset[str] = frozenset()
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)  # every tool of the catalogue
+
+    def level(self, area: str) -> str:
+        return self.levels.get(area, "off")
+
+    def permits(self, endpoint: Endpoint) -> bool:
+        if endpoint.tool in self.denied_tools:
+            return False
+        return LEVELS[self.level(endpoint.area)] >= LEVELS[NEEDED[endpoint.access]]
+
+    def visible(self) -> list[Endpoint]:
+        return [e for e in self.endpoints.values() if self.permits(e)]
+
+    def readable_areas(self) -> set[str]:
+        return {area for area, level in self.levels.items() if LEVELS[level] >= LEVELS["read"]}
+
+    def needs_confirmation(self, endpoint: Endpoint) -> bool:
+        if endpoint.access != "write":
+            return False
+        return endpoint.area in self.confirm_areas or endpoint.tool in self.confirm_tools
+
+    def decide(self, tool_name: str) -> Decision:
+        endpoint = self.endpoints.get(tool_name)
+        if endpoint is None:
+            return Decision(False, None, "unknown tool")
+        if not self.permits(endpoint):
+            # The endpoint is kept for the audit record; the agent is only told "unknown tool".
+            return Decision(False, endpoint, f"{endpoint.area} is {self.level(endpoint.area)} for {self.name}")
+        return Decision(True, endpoint, "allowed", self.needs_confirmation(endpoint))
+
+
+def all_areas(catalogue: dict[str, Manifest]) -> dict[str, str]:
+    """Area → back-end name."""
+    return {area: name for name, manifest in catalogue.items() for area in manifest.areas}
+
+
+def build_policy(name: str, agent: AgentConfig, catalogue: dict[str, Manifest]) -> AgentPolicy:
+    """Resolve wildcards, and fail closed on any unknown area or tool name."""
+    areas = all_areas(catalogue)
+    endpoints = {e.tool: e for m in catalogue.values() for e in m.endpoints}
+    levels = dict.fromkeys(areas, "off")
+    where = f"agents.{name}"
+
+    # Back-end wildcards first, so a named area can refine them whatever the order in the file.
+    for key, level in sorted(agent.areas.items(), key=lambda item: not item[0].endswith(".*")):
+        for area in _expand_area(key, areas, f"{where}.areas"):
+            levels[area] = level
+
+    confirm_areas: set[str] = set()
+    confirm_tools: set[str] = set()
+    for item in agent.confirm:
+        if item in endpoints:
+            confirm_tools.add(item)
+        else:
+            confirm_areas.update(_expand_area(item, areas, f"{where}.confirm"))
+    for tool in agent.deny_tools:
+        if tool not in endpoints:
+            raise ConfigError(f"{where}.deny_tools: unknown tool {tool!r}")
+    return AgentPolicy(
+        name=name,
+        levels=levels,
+        confirm_areas=frozenset(confirm_areas),
+        confirm_tools=frozenset(confirm_tools),
+        denied_tools=frozenset(agent.deny_tools),
+        endpoints=endpoints,
+    )
+
+
+def _expand_area(key: str, areas: dict[str, str], where: str) -> list[str]:
+    if key.endswith(".*"):
+        backend = key[:-2]
+        matched = [a for a, b in areas.items() if b == backend]
+        if not matched:
+            raise ConfigError(f"{where}: unknown back end {backend!r} in {key!r}; known: {_known(set(areas.values()))}")
+        return matched
+    if key not in areas:
+        raise ConfigError(f"{where}: unknown area {key!r}; known areas: {_known(areas)}")
+    return [key]
+
+
+def _known(names) -> str:
+    return ", ".join(sorted(names))

@@ -1,0 +1,1 @@
+"""MCP wiring: the governed server, transports, agent identity, confirmation, webhooks receiver."""
