@@ -7,6 +7,8 @@ with unknown top-level arguments refused.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from .catalogue.models import Endpoint, Manifest
@@ -15,13 +17,117 @@ from .catalogue.models import Endpoint, Manifest
 FIELDS_ARG = "fields"
 MAX_ITEMS_ARG = "max_items"
 MAX_ITEMS_LIMIT = 1000
-_FIELDS_SCHEMA = {"type": "array", "items": {"type": "string"}, "description": "Return only these fields"}
-_MAX_ITEMS_SCHEMA = {
-    "type": "integer", "minimum": 1, "maximum": MAX_ITEMS_LIMIT, "description": "Walk pages up to N items",
-}
+_FIELDS_SCHEMA = {"type": "array", "items": {"type": "string"}}
+_MAX_ITEMS_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ITEMS_LIMIT}
+_MAX_ITEMS_ADVERTISED = {"type": "integer", "maximum": MAX_ITEMS_LIMIT}
+# Keywords that never change what a model should send: defaults are applied upstream, and
+# additionalProperties/uniqueItems/content hints are enforced by validation, not worth tokens on every turn.
+_UNADVERTISED = frozenset({
+    "default", "additionalProperties", "uniqueItems", "contentEncoding", "contentMediaType",
+    "minLength", "maxLength", "maxItems",
+})
+_HOIST_MIN_CHARS = 40
+# Enums longer than this are advertised as a short note with examples; validation still enforces them
+# and a wrong value gets an error listing every allowed one.
+LONG_ENUM = 30
+_ID_PATTERN = re.compile(r"^\^[a-z]+_\[A-Za-z0-9\]\+\$$")
 
 
 def input_schema(endpoint: Endpoint) -> dict[str, Any]:
+    """The advertised input schema: the validation schema without keywords a model does not need,
+    with repeated sub-schemas hoisted into ``$defs`` (both protocol eras carry $ref/$defs)."""
+    schema = _full_input_schema(endpoint)
+    path_params = set(endpoint.parameters.path.get("properties", {}))
+    properties = {
+        name: _advertise(sub, keep_id_pattern=name in path_params) for name, sub in schema["properties"].items()
+    }
+    if MAX_ITEMS_ARG in properties:
+        properties[MAX_ITEMS_ARG] = _MAX_ITEMS_ADVERTISED
+    return hoist_repeats({**schema, "properties": properties})
+
+
+def hoist_repeats(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace sub-schemas that occur more than once with references to a single definition."""
+    counts: dict[str, int] = {}
+
+    def walk(node: Any, is_schema: bool) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, is_schema)
+        elif isinstance(node, dict):
+            if is_schema:
+                key = json.dumps(node, sort_keys=True, separators=(",", ":"))
+                if len(key) >= _HOIST_MIN_CHARS:
+                    counts[key] = counts.get(key, 0) + 1
+            for field, value in node.items():
+                if field == "properties":
+                    for sub in value.values():
+                        walk(sub, True)
+                elif field not in ("enum", "const", "required"):
+                    walk(value, field in ("items", "anyOf", "oneOf", "allOf", "not"))
+
+    for field, value in schema.items():
+        if field == "properties":
+            for sub in value.values():
+                walk(sub, True)
+    repeated = sorted((k for k, n in counts.items() if n > 1), key=len, reverse=True)
+    if not repeated:
+        return schema
+    names: dict[str, str] = {}
+
+    def replace(node: Any) -> Any:
+        if isinstance(node, list):
+            return [replace(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        key = json.dumps(node, sort_keys=True, separators=(",", ":"))
+        if key in counts and counts[key] > 1 and key in repeated:
+            if key not in names:
+                names[key] = f"d{len(names)}"
+            return {"$ref": f"#/$defs/{names[key]}"}
+        return {field: (replace(value) if field not in ("enum", "const", "required") else value)
+                for field, value in node.items()}
+
+    body = {field: replace(value) if field == "properties" else value for field, value in schema.items()}
+    if not names:
+        return schema
+    # A hoisted definition exists once, so repeats inside it stay inline.
+    return {**body, "$defs": {name: json.loads(key) for key, name in names.items()}}
+
+
+def _advertise(schema: Any, *, keep_id_pattern: bool = False) -> Any:
+    """Drop what a model does not need to form a valid call; the validation schema keeps it all.
+
+    - ``type`` beside ``enum``/``const``: the values already say it;
+    - id-prefix patterns (``^wo_[A-Za-z0-9]+$``) except on path parameters, where they guard the URL;
+    - very long enums become a note with examples.
+    """
+    if isinstance(schema, list):
+        return [_advertise(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _UNADVERTISED:
+            continue
+        if key == "properties":
+            out[key] = {name: _advertise(sub) for name, sub in value.items()}
+        elif key == "pattern" and not keep_id_pattern and isinstance(value, str) and _ID_PATTERN.match(value):
+            continue
+        else:
+            out[key] = _advertise(value)
+    enum = out.get("enum")
+    if isinstance(enum, list) and len(enum) > LONG_ENUM:
+        examples = ", ".join(map(str, enum[:4]))
+        note = f"One of {len(enum)} values, e.g. {examples}"
+        out.pop("enum")
+        out["description"] = f"{out['description']}. {note}" if out.get("description") else note
+    elif ("enum" in out or "const" in out) and isinstance(out.get("type"), str):
+        out.pop("type")
+    return out
+
+
+def _full_input_schema(endpoint: Endpoint) -> dict[str, Any]:
     params = endpoint.parameters
     properties: dict[str, Any] = {}
     required: list[str] = []
@@ -46,12 +152,20 @@ def input_schema(endpoint: Endpoint) -> dict[str, Any]:
 
 
 def output_schema(endpoint: Endpoint) -> dict[str, Any]:
-    """Top-level property names and types of the shaped result (lenient: extra keys allowed)."""
-    props = {
-        name: ({"type": sub["type"]} if isinstance(sub.get("type"), str) else {})
-        for name, sub in endpoint.response.schema_.get("properties", {}).items()
-    }
-    return {"type": "object", "properties": props} if props else {"type": "object"}
+    """Lists name their items key and paging fields; single resources are plain objects.
+
+    The manifest keeps the fuller response schema; advertising every field of every resource would
+    cost thousands of tokens per turn and tell a model little that the result itself does not.
+    """
+    response = endpoint.response
+    if response.list_key is None:
+        return {"type": "object"}
+    paging = ("total_pages", "next_cursor")
+    props: dict[str, Any] = {response.list_key: {"type": "array"}}
+    for name, sub in response.schema_.get("properties", {}).items():
+        if name in paging and isinstance(sub.get("type"), str | list):
+            props[name] = {"type": sub["type"]}
+    return {"type": "object", "properties": props}
 
 
 def annotations(endpoint: Endpoint) -> dict[str, bool]:
@@ -81,5 +195,5 @@ def catalogue_definitions(catalogue: dict[str, Manifest]) -> list[dict[str, Any]
 
 
 def validation_schema(endpoint: Endpoint) -> dict[str, Any]:
-    """The advertised schema, refusing unknown top-level arguments."""
-    return {**input_schema(endpoint), "additionalProperties": False}
+    """The full schema, refusing unknown top-level arguments."""
+    return {**_full_input_schema(endpoint), "additionalProperties": False}

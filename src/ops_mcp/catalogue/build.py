@@ -24,7 +24,7 @@ _INPUT_KEYWORDS = {
     "contentEncoding", "contentMediaType",
 }
 # A path segment must never be able to climb, split or smuggle: letters, digits, '_' and '-' only.
-SAFE_SEGMENT_PATTERN = "^[A-Za-z0-9_-]{1,128}$"
+SAFE_SEGMENT_PATTERN = r"^[\w-]+$"
 _UNSAFE_SAMPLES = ("../x", "a/b", "a%2Fb", "a\nb", "a b", "..", "a?b=c", "a#b", "a\\b")
 _HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -156,7 +156,8 @@ def _rejects_unsafe(pattern: str) -> bool:
 def _endpoint(doc: dict, found: tuple, op_id: str, entry: dict, backend: dict) -> Endpoint:
     method, path, op, shared = found
     notes: dict[str, str] = entry.get("param_notes", {})
-    params = _resolve(doc, [*shared, *op.get("parameters", [])])
+    omitted = set(entry.get("omit_params", []))
+    params = [p for p in _resolve(doc, [*shared, *op.get("parameters", [])]) if p.get("name") not in omitted]
     groups: dict[str, dict[str, Any]] = {"path": {}, "query": {}}
     required: dict[str, list[str]] = {"path": [], "query": []}
     idempotency_header: dict | None = None
@@ -175,7 +176,7 @@ def _endpoint(doc: dict, found: tuple, op_id: str, entry: dict, backend: dict) -
         if param.get("required") or where == "path":
             required[where].append(name)
 
-    body, encoding = _request_body(doc, op, notes)
+    body, encoding = _request_body(doc, op, notes, omitted)
     flatten = _can_flatten(body, groups)
     parameters = Parameters(
         path=_object(groups["path"], required["path"]),
@@ -228,7 +229,7 @@ def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return out
 
 
-def _request_body(doc: dict, op: dict, notes: dict[str, str]) -> tuple[dict | None, str | None]:
+def _request_body(doc: dict, op: dict, notes: dict[str, str], omitted: set[str]) -> tuple[dict | None, str | None]:
     body = op.get("requestBody")
     if not body:
         return None, None
@@ -238,6 +239,8 @@ def _request_body(doc: dict, op: dict, notes: dict[str, str]) -> tuple[dict | No
         if media in content:
             schema = content[media].get("schema", {"type": "object"})
             compacted = compact_schema(schema)
+            for name in omitted & set(compacted.get("properties", {})):
+                del compacted["properties"][name]
             for name, note in notes.items():
                 if name in compacted.get("properties", {}):
                     compacted["properties"][name] = {"description": note, **compacted["properties"][name]}
@@ -294,7 +297,9 @@ def _unwrap(schema: dict, backend: dict) -> tuple[list[str], dict, str | None]:
                 path.append(only_key)
                 schema = only
                 props = schema.get("properties", {})
-    list_key = next((k for k, v in props.items() if v.get("type") == "array"), None)
+    arrays = [k for k, v in props.items() if v.get("type") == "array"]
+    paging = {"current_page", "total_pages", "has_more", "next_cursor"} & set(props)
+    list_key = arrays[0] if arrays and (paging or len(props) == 1) else None
     return path, schema, list_key
 
 

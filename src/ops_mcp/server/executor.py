@@ -102,6 +102,16 @@ class ToolExecutor:
         message = error.message if error is not None else "The back end call failed."
         return self._finish(record, started, decision_name, error=message, result=error_result(message))
 
+    def audit_local(
+        self, call: CallContext, *, tool: str, title: str, area: str | None, access: str, decision: str,
+        arguments: dict[str, Any], started: float, result: Any, error: str | None = None,
+    ) -> Any:
+        """Audit a call answered by ops-mcp itself (meta-tools, the events feed); returns ``result``."""
+        record = self._record(call, tool, arguments)
+        record.tool_title, record.area, record.access = title, area, access
+        record.arguments = self._redact(arguments)
+        return self._finish(record, started, decision, result=result, error=error)
+
     # -- audit ---------------------------------------------------------------------------------
 
     def _record(self, call: CallContext, name: str, arguments: dict[str, Any]):

@@ -14,6 +14,7 @@ from .. import __version__
 from ..runtime import Runtime
 from ..tools import tool_definition
 from .executor import CallContext, ToolExecutor
+from .providers import ResourceProvider, ToolProvider, ToolView
 
 INSTRUCTIONS = (
     "ops-mcp gives you governed access to Remote (HR) and RemoteOps (field service). You only see the tools "
@@ -29,6 +30,9 @@ class GovernedServer(MCPServer):
         *,
         resolve_agent: Callable[[], str | None],
         transport: str,
+        providers: list[ToolProvider] | None = None,
+        resources: list[ResourceProvider] | None = None,
+        view: ToolView | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(name="ops-mcp", version=__version__, instructions=INSTRUCTIONS, **kwargs)
@@ -41,6 +45,9 @@ class GovernedServer(MCPServer):
             for e in manifest.endpoints
         }
         self.executor = ToolExecutor(runtime, confirmer=self._make_confirmer())
+        self.providers: list[ToolProvider] = list(providers or [])
+        self.resource_providers: list[ResourceProvider] = list(resources or [])
+        self.view: ToolView | None = view if view is not None else self._make_view()
 
     def _make_confirmer(self):
         try:
@@ -48,6 +55,13 @@ class GovernedServer(MCPServer):
         except ImportError:  # confirmation lands separately; without it confirm-listed writes are refused
             return None
         return Confirmations(self.runtime)
+
+    def _make_view(self):
+        try:
+            from .discovery import DiscoveryView
+        except ImportError:  # discovery mode lands separately; until then agents see catalogue tools
+            return None
+        return DiscoveryView(self.runtime, self.executor, self._tools)
 
     def current_agent(self) -> str | None:
         agent = self._resolve_agent()
@@ -57,7 +71,36 @@ class GovernedServer(MCPServer):
         agent = self.current_agent()
         if agent is None:
             return []
-        return [self._tools[e.tool] for e in self.runtime.policy(agent).visible()]
+        policy = self.runtime.policy(agent)
+        if self.view is not None and self.view.replaces_catalogue(policy):
+            tools = self.view.tools(policy)
+        else:
+            tools = [self._tools[e.tool] for e in policy.visible()]
+        for provider in self.providers:
+            tools.extend(provider.tools(policy))
+        return tools
+
+    async def list_resources(self) -> list[t.Resource]:
+        agent = self.current_agent()
+        if agent is None:
+            return []
+        policy = self.runtime.policy(agent)
+        found: list[t.Resource] = []
+        for provider in self.resource_providers:
+            found.extend(await provider.list_resources(policy))
+        return found
+
+    async def read_resource(self, uri: Any, context: Any = None) -> Any:
+        from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+
+        agent = self.current_agent()
+        if agent is not None:
+            policy = self.runtime.policy(agent)
+            for provider in self.resource_providers:
+                contents = await provider.read_resource(policy, str(uri))
+                if contents is not None:
+                    return contents
+        raise ResourceNotFoundError(f"Unknown resource: {uri}")
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         call = CallContext(
@@ -68,6 +111,13 @@ class GovernedServer(MCPServer):
             mcp_context=context,
         )
         try:
+            if call.agent is not None:
+                policy = self.runtime.policy(call.agent)
+                handlers = [self.view] if self.view is not None and self.view.replaces_catalogue(policy) else []
+                for handler in [*handlers, *self.providers]:
+                    result = await handler.call(call, name, arguments or {})
+                    if result is not None:
+                        return result
             return await self.executor.call(call, name, arguments)
         except Exception:  # never let an exception's text (which may hold secrets) reach the client
             import logging
