@@ -55,7 +55,7 @@ class Runtime:
     def audit(self):
         from .audit import AuditStore
 
-        return AuditStore(self.state_dir / "audit.sqlite3")
+        return AuditStore(self.state_dir / "audit.sqlite3", secrets=self.secrets())
 
     @cached_property
     def redact_fields(self) -> tuple[str, ...]:

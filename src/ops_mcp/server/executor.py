@@ -95,6 +95,7 @@ class ToolExecutor:
         outcome = await self.runtime.upstream.call(tenant.connection, endpoint, arguments, progress=call.progress)
         record.http_status = outcome.status
         record.upstream_request_id = outcome.request_id
+        record.attempts = outcome.attempts
         if outcome.ok:
             return self._finish(record, started, "allowed", result=outcome_result(endpoint, outcome))
         error = outcome.error
