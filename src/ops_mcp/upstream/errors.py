@@ -1,0 +1,277 @@
+"""Upstream failures → errors a model can act on.
+
+Every message says what happened and what to do next, in one or two sentences. Messages are built
+from the status and a few known body fields only, then scrubbed of secrets and capped, so no token,
+stack trace or HTML page can reach the model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_MESSAGE_CHARS = 600
+MAX_FIELD_ERRORS = 20
+
+# Error kinds, stable strings the server and audit can switch on.
+INVALID_ARGS = "invalid_args"
+BAD_REQUEST = "bad_request"
+UNAUTHORIZED = "unauthorized"
+FORBIDDEN = "forbidden"
+NOT_FOUND = "not_found"
+CONFLICT = "conflict"
+PRECONDITION_FAILED = "precondition_failed"
+INVALID = "invalid"
+RATE_LIMITED = "rate_limited"
+UPSTREAM_ERROR = "upstream_error"
+TIMEOUT = "timeout"
+NETWORK = "network"
+BAD_RESPONSE = "bad_response"
+
+_TOKEN_PATTERNS = [
+    re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"\b(?:ra|rops)_(?:live|test)_[A-Za-z0-9_-]+"),
+    re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"),
+]
+_HTML = re.compile(r"(?is)<\s*(?:!doctype|html|head|body)\b")
+_TRACEBACK = re.compile(r"(?s)Traceback \(most recent call last\).*")
+
+
+@dataclass
+class UpstreamError:
+    kind: str
+    message: str
+    status: int | None = None
+    retry_after_s: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "message": self.message}
+        if self.status is not None:
+            out["status"] = self.status
+        if self.retry_after_s is not None:
+            out["retry_after_s"] = self.retry_after_s
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class UpstreamCallError(Exception):
+    """Raised by the helper API (``request_json``) when no HTTP answer could be obtained."""
+
+    def __init__(self, error: UpstreamError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def scrub(text: str, secrets: list[str] = (), limit: int = MAX_MESSAGE_CHARS) -> str:
+    """Remove secrets, token-looking strings, tracebacks and HTML; cap the length."""
+    if _HTML.search(text):
+        text = "the back end returned an HTML error page"
+    text = _TRACEBACK.sub("", text)
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    for pattern in _TOKEN_PATTERNS:
+        text = pattern.sub("[redacted]", text)
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+@dataclass(frozen=True)
+class ErrorContext:
+    """What the mapper needs to know about the call to phrase an actionable message."""
+
+    connection_name: str
+    backend_title: str
+    thing: str = "object"  # e.g. "work order", from the endpoint path
+    object_id: str | None = None
+    list_tool: str | None = None
+    is_write: bool = False
+    attempts: int = 1
+    secrets: tuple[str, ...] = ()
+
+
+def parse_body(content: bytes, content_type: str | None) -> Any:
+    """The JSON body, or None when it is not JSON (HTML proxies, empty bodies)."""
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _text(value: Any) -> str | None:
+    """A human string from Remote's ``message`` (str, {code,message}, list) or problem fields."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        for key in ("message", "detail", "title", "code"):
+            if isinstance(value.get(key), str):
+                return value[key]
+        return None
+    if isinstance(value, list):
+        parts = [t for t in (_text(v) for v in value[:5]) if t]
+        return "; ".join(parts) or None
+    return str(value)
+
+
+def field_errors(body: Any) -> dict[str, list[str]]:
+    """Per-field messages from either error shape (``{errors:{f:[m]}}`` or ``errors[]{pointer,detail}``)."""
+    if not isinstance(body, dict):
+        return {}
+    errors = body.get("errors")
+    out: dict[str, list[str]] = {}
+    if isinstance(errors, dict):
+        for name, messages in errors.items():
+            if isinstance(messages, list):
+                out[str(name)] = [str(_text(m) or m) for m in messages[:5]]
+            else:
+                out[str(name)] = [str(_text(messages) or messages)]
+    elif isinstance(errors, list):
+        for item in errors:
+            if not isinstance(item, dict):
+                continue
+            pointer = item.get("pointer") or item.get("field") or item.get("param") or ""
+            name = str(pointer).lstrip("/#").replace("/", ".") or "body"
+            out.setdefault(name, []).append(
+                str(item.get("detail") or item.get("message") or item.get("code"))
+            )
+    return dict(list(out.items())[:MAX_FIELD_ERRORS])
+
+
+def format_field_errors(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{name}: {', '.join(msgs)}" for name, msgs in errors.items())
+
+
+def _describe(body: Any) -> tuple[str | None, str | None]:
+    """(code, human text) from a problem+json or Remote body."""
+    if not isinstance(body, dict):
+        return None, None
+    code = body.get("code") if isinstance(body.get("code"), str) else None
+    message = body.get("message")
+    if isinstance(message, dict) and isinstance(message.get("code"), str):
+        code = code or message["code"]
+    text = _text(body.get("detail")) or _text(message) or _text(body.get("title")) or _text(body.get("error"))
+    return code, text
+
+
+def map_http_error(
+    status: int, body: Any, ctx: ErrorContext, retry_after_s: float | None = None
+) -> UpstreamError:
+    """An error response → UpstreamError with a message saying what to do next."""
+    code, text = _describe(body)
+    fields = field_errors(body)
+    details: dict[str, Any] = {}
+    if code:
+        details["code"] = code
+    if isinstance(body, dict):
+        for key in ("request_id", "allowed_transitions", "existing_id", "current_status", "status_now"):
+            if key in body and key != "status":
+                details[key] = body[key]
+    if fields:
+        details["fields"] = fields
+    where = f"{ctx.backend_title} ({ctx.connection_name})"
+    said = f" The back end said: {text}." if text else ""
+    list_hint = f"use {ctx.list_tool}" if ctx.list_tool else "use the matching list tool"
+
+    if status == 401:
+        kind = UNAUTHORIZED
+        message = (
+            f"ops-mcp's credentials for {where} were rejected (401). This is not something you can fix: "
+            "tell the operator that the connection needs new credentials."
+        )
+    elif status == 403:
+        kind = FORBIDDEN
+        message = (
+            f"{where} refused this operation (403): the configured credentials lack the permission.{said} "
+            "Do not retry; tell the operator if this action is needed."
+        )
+    elif status == 404:
+        kind = NOT_FOUND
+        target = (
+            f"no {ctx.thing} with id {ctx.object_id}" if ctx.object_id else f"the {ctx.thing} was not found"
+        )
+        message = f"{where} has {target}.{said} Do not guess ids: {list_hint} first to find the right one."
+        if code == "transcript-not-ready":
+            message = f"The transcript is not ready yet.{said} Try again in a minute."
+    elif status == 409:
+        kind = CONFLICT
+        message = f"{where} refused this because of the {ctx.thing}'s current state (409).{said}"
+        allowed = details.get("allowed_transitions")
+        if isinstance(allowed, list):
+            shown = ", ".join(map(str, allowed)) if allowed else "none"
+            message += f" Allowed next statuses: {shown}."
+        if "existing_id" in details:
+            message += f" It already exists as {details['existing_id']}."
+        message += " Fetch the current state before deciding what to do."
+    elif status == 412:
+        kind = PRECONDITION_FAILED
+        message = (
+            f"The {ctx.thing} changed since it was read (412).{said} Fetch it again and retry with its "
+            "current version."
+        )
+    elif status in (400, 422):
+        kind = INVALID if status == 422 or fields else BAD_REQUEST
+        if fields:
+            message = f"{where} rejected the request ({status}): {format_field_errors(fields)}."
+        else:
+            message = f"{where} rejected the request ({status}).{said}"
+        message += " Fix the arguments and try again."
+    elif status == 429:
+        kind = RATE_LIMITED
+        wait = f"{retry_after_s:.0f}" if retry_after_s is not None else "60"
+        message = f"{where} is rate limiting this connection. Retry in about {wait} seconds."
+    elif status >= 500:
+        kind = UPSTREAM_ERROR
+        attempts = f" after {ctx.attempts} attempt{'s' if ctx.attempts != 1 else ''}"
+        message = f"{where} failed ({status}){attempts}.{said}"
+        if ctx.is_write:
+            message += write_uncertain_hint(ctx)
+        else:
+            message += " Try again later."
+    else:
+        kind = BAD_REQUEST
+        message = f"{where} answered {status}.{said}"
+    return UpstreamError(
+        kind=kind,
+        message=scrub(message, list(ctx.secrets)),
+        status=status,
+        retry_after_s=retry_after_s,
+        details=_scrub_details(details, ctx),
+    )
+
+
+def write_uncertain_hint(ctx: ErrorContext) -> str:
+    check = ctx.list_tool or "the matching list or get tool"
+    return f" The write may or may not have happened — check with {check} before retrying."
+
+
+def transport_error(kind: str, ctx: ErrorContext, uncertain_write: bool) -> UpstreamError:
+    """Timeout or network failure after the retries that were allowed."""
+    where = f"{ctx.backend_title} ({ctx.connection_name})"
+    what = "did not answer in time" if kind == TIMEOUT else "could not be reached"
+    attempts = f" ({ctx.attempts} attempt{'s' if ctx.attempts != 1 else ''})"
+    message = f"{where} {what}{attempts}."
+    details: dict[str, Any] = {}
+    if uncertain_write:
+        message += write_uncertain_hint(ctx)
+        details["outcome"] = "unknown"
+    else:
+        message += " Try again later."
+    return UpstreamError(kind=kind, message=scrub(message, list(ctx.secrets)), details=details)
+
+
+def _scrub_details(details: dict[str, Any], ctx: ErrorContext) -> dict[str, Any]:
+    # Details come from the upstream body; keep them small and secret-free.
+    text = scrub(json.dumps(details, default=str), list(ctx.secrets), limit=4000)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"code": details.get("code")} if details.get("code") else {}

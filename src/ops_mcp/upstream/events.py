@@ -1,0 +1,60 @@
+"""Observability: one event per notable thing, and counters built from them.
+
+The lead's metrics exporter can subscribe with ``UpstreamClient(events=callback)`` or read
+``client.stats.snapshot()``; neither ever carries a token or an argument value.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Event kinds
+REQUEST = "request"  # one HTTP attempt finished (status None: no response)
+RETRY = "retry"  # an attempt is being repeated (reason in `detail`)
+RATE_LIMIT_WAIT = "rate_limit_wait"  # a call waited for its budget (`wait_s`)
+UPSTREAM_429 = "upstream_429"  # the back end answered 429 despite pacing
+TOKEN_REQUEST = "token_request"  # an OAuth token was requested
+
+
+@dataclass(frozen=True)
+class UpstreamEvent:
+    kind: str
+    backend: str
+    connection: str
+    tool: str | None = None
+    status: int | None = None
+    wait_s: float = 0.0
+    duration_ms: float = 0.0
+    detail: str | None = None
+
+
+@dataclass
+class UpstreamStats:
+    """Counters by (kind, backend, status/detail) plus total rate-limit wait seconds."""
+
+    counts: Counter = field(default_factory=Counter)
+    rate_limit_wait_s: float = 0.0
+
+    def record(self, event: UpstreamEvent) -> None:
+        label = event.status if event.kind in (REQUEST, TOKEN_REQUEST) else event.detail
+        self.counts[(event.kind, event.backend, label)] += 1
+        if event.kind == RATE_LIMIT_WAIT:
+            self.rate_limit_wait_s += event.wait_s
+
+    def total(self, kind: str, backend: str | None = None, label: object = ...) -> int:
+        return sum(
+            n
+            for (k, b, lab), n in self.counts.items()
+            if k == kind and (backend is None or b == backend) and (label is ... or lab == label)
+        )
+
+    def snapshot(self) -> dict[str, object]:
+        return {
+            "counts": {f"{k}|{b}|{lab}": n for (k, b, lab), n in sorted(self.counts.items(), key=str)},
+            "rate_limit_wait_s": round(self.rate_limit_wait_s, 3),
+        }
+
+
+EventSink = Callable[[UpstreamEvent], None]
