@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 AccessLevel = Literal["off", "read", "full"]
@@ -83,6 +83,26 @@ class AuditConfig(_Strict):
     extra_redact_fields: list[str] = []
 
 
+class ResourceServerOAuthConfig(_Strict):
+    """OAuth 2.1 resource-server mode: agents present JWTs from this issuer instead of ops-mcp tokens."""
+
+    issuer: str
+    audience: str | list[str]
+    jwks_url: str | None = None
+    jwks_file: Path | None = Field(default=None, description="Relative paths are relative to the config file.")
+    agent_claim: str = Field(default="sub", description="The claim whose value names the agent (its policy).")
+    algorithms: list[str] = ["RS256", "ES256", "PS256", "EdDSA"]
+    required_scopes: list[str] = []
+    leeway_seconds: int = Field(default=30, ge=0)
+    allow_agent_tokens: bool = Field(default=True, description="Also accept tokens from `ops-mcp agents add`.")
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> ResourceServerOAuthConfig:
+        if (self.jwks_url is None) == (self.jwks_file is None):
+            raise ValueError("set exactly one of jwks_url or jwks_file")
+        return self
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
@@ -90,6 +110,7 @@ class ServerConfig(_Strict):
     allowed_hosts: list[str] = []
     allowed_origins: list[str] = []
     stateless: bool = False
+    oauth: ResourceServerOAuthConfig | None = None
 
 
 class SandboxConfig(_Strict):

@@ -1,0 +1,220 @@
+"""Back-end events received by the webhook receiver: which area each belongs to, and where they are kept.
+
+Events live in ``events.sqlite3`` in the state dir (WAL mode, so several replicas can share it). The
+same file remembers recently seen deliveries (replay protection) and every rejected delivery.
+An event is offered to an agent only if the agent can read its area and is bound to its tenant.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("ops_mcp.events")
+
+EVENTS_FILE = "events.sqlite3"
+RETENTION_SECONDS = 30 * 86400
+# Object types whose area is not simply "<backend>.<type>s": data, not code paths. Types not covered
+# here or by the manifests' ``events`` lists map to no area, and so are shown to nobody.
+TYPE_ALIASES: dict[str, dict[str, str]] = {
+    "remote": {"contract_amendment": "contracts", "employment_contract": "contracts",
+               "contractor_invoice": "invoices", "billing_document": "invoices", "payslip": "payroll"},
+    "remoteops": {"site": "customers", "credit_note": "invoices", "equipment": "assets", "inventory": "assets",
+                  "stock": "assets"},
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    backend TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    tenant TEXT,
+    type TEXT NOT NULL,
+    area TEXT,
+    received_at REAL NOT NULL,
+    occurred_at TEXT,
+    payload TEXT NOT NULL,
+    UNIQUE (backend, event_id)
+);
+CREATE INDEX IF NOT EXISTS events_by_area ON events (area, tenant, seq);
+CREATE TABLE IF NOT EXISTS deliveries (digest TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS rejections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    backend TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    event_id TEXT,
+    remote_addr TEXT
+);
+"""
+
+
+class EventAreas:
+    """Event type → area, from the manifests (``events`` lists) plus the object-type naming rule."""
+
+    def __init__(self, catalogue: dict[str, Any]) -> None:
+        self._areas = {name: list(manifest.areas) for name, manifest in catalogue.items()}
+        self._exact: dict[tuple[str, str], list[str]] = {}
+        for name, manifest in catalogue.items():
+            for endpoint in manifest.endpoints:
+                for event_type in endpoint.events:
+                    found = self._exact.setdefault((name, event_type), [])
+                    if endpoint.area not in found:
+                        found.append(endpoint.area)
+
+    def area_of(self, backend: str, event_type: str) -> str | None:
+        areas = self._areas.get(backend, [])
+        kind = event_type.split(".", 1)[0]
+        alias = TYPE_ALIASES.get(backend, {}).get(kind)
+        # The object the event is about decides its area, e.g. work_order.created → work orders, even
+        # though a contracts endpoint can also cause it.
+        for candidate in (alias, kind + "s", kind[:-1] + "ies" if kind.endswith("y") else None, kind):
+            if candidate and f"{backend}.{candidate}" in areas:
+                return f"{backend}.{candidate}"
+        exact = self._exact.get((backend, event_type))
+        if exact:
+            return exact[0]
+        return None
+
+    def areas_with_events(self, backend: str) -> list[str]:
+        """Every area of ``backend`` an event can belong to (a feed exists for it)."""
+        found = {a for (b, _), areas in self._exact.items() if b == backend for a in areas}
+        found |= {f"{backend}.{v}" for v in TYPE_ALIASES.get(backend, {}).values()}
+        return [a for a in self._areas.get(backend, []) if a in found]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    backend: str
+    event_id: str
+    tenant: str | None
+    type: str
+    area: str | None
+    received_at: float
+    occurred_at: str | None
+    payload: Any
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.event_id, "type": self.type, "backend": self.backend, "area": self.area,
+            "tenant": self.tenant, "occurred_at": self.occurred_at,
+            "received_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.received_at)),
+            "data": self.payload,
+        }
+
+
+class EventStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.executescript(_SCHEMA)
+        self._inserts = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def ping(self) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1").fetchone() == (1,)
+
+    # -- receiving -------------------------------------------------------------------------------
+
+    def add(self, *, backend: str, event_id: str, tenant: str | None, type: str, area: str | None,
+            occurred_at: str | None, payload: Any) -> bool:
+        """Store an event once; False when this back end already delivered an event with this id."""
+        now = time.time()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO events (backend, event_id, tenant, type, area, received_at, occurred_at, "
+                "payload) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (backend, event_id, tenant, type, area, now, occurred_at, json.dumps(payload, default=str)),
+            )
+            added = cursor.rowcount == 1
+            self._inserts += added
+            if added and self._inserts % 500 == 0:
+                self._db.execute("DELETE FROM events WHERE received_at < ?", (now - RETENTION_SECONDS,))
+        return added
+
+    def seen_recently(self, backend: str, id_prefix: str, *, within: float) -> bool:
+        """Whether an event whose id starts with ``id_prefix`` arrived in the last ``within`` seconds."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM events WHERE backend = ? AND substr(event_id, 1, ?) = ? AND received_at >= ? LIMIT 1",
+                (backend, len(id_prefix), id_prefix, time.time() - within),
+            ).fetchone()
+        return row is not None
+
+    def first_sighting(self, digest: str, *, keep_seconds: float) -> bool:
+        """True the first time a delivery (by signature digest) is seen within ``keep_seconds``."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("DELETE FROM deliveries WHERE seen_at < ?", (now - keep_seconds,))
+            cursor = self._db.execute("INSERT OR IGNORE INTO deliveries (digest, seen_at) VALUES (?, ?)",
+                                      (digest, now))
+            return cursor.rowcount == 1
+
+    def reject(self, backend: str, reason: str, *, event_id: str | None = None, remote_addr: str | None = None) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO rejections (at, backend, reason, event_id, remote_addr) VALUES (?, ?, ?, ?, ?)",
+                (time.time(), backend[:32], reason, event_id[:128] if event_id else None, remote_addr),
+            )
+
+    def rejections(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, backend, reason, event_id, remote_addr FROM rejections ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [dict(zip(("at", "backend", "reason", "event_id", "remote_addr"), row, strict=True)) for row in rows]
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def last_seq(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+
+    def after(self, seq: int, limit: int = 1000) -> list[StoredEvent]:
+        return self._select("seq > ?", [seq], order="ASC", limit=limit)
+
+    def query(self, scopes: list[tuple[str, str | None]], *, types: list[str] | None = None,
+              since: float | None = None, limit: int = 50) -> list[StoredEvent]:
+        """Newest first; only events whose (area, tenant) is one of ``scopes``."""
+        if not scopes:
+            return []
+        clauses = ["(" + " OR ".join("(area = ? AND tenant IS ?)" for _ in scopes) + ")"]
+        params: list[Any] = [v for scope in scopes for v in scope]
+        if types:
+            exact = [t for t in types if not t.endswith(".*")]
+            prefixes = [t[:-1] for t in types if t.endswith(".*")]
+            parts = []
+            if exact:
+                parts.append(f"type IN ({', '.join('?' * len(exact))})")
+                params += exact
+            for prefix in prefixes:
+                parts.append("substr(type, 1, ?) = ?")
+                params += [len(prefix), prefix]
+            clauses.append("(" + " OR ".join(parts) + ")")
+        if since is not None:
+            clauses.append("received_at >= ?")
+            params.append(since)
+        return self._select(" AND ".join(clauses), params, order="DESC", limit=limit)
+
+    def _select(self, where: str, params: list[Any], *, order: str, limit: int) -> list[StoredEvent]:
+        sql = (f"SELECT seq, backend, event_id, tenant, type, area, received_at, occurred_at, payload FROM events "
+               f"WHERE {where} ORDER BY seq {order} LIMIT ?")
+        with self._lock:
+            rows = self._db.execute(sql, [*params, limit]).fetchall()
+        return [StoredEvent(*row[:8], payload=json.loads(row[8])) for row in rows]

@@ -1,0 +1,287 @@
+"""The HTTP app: streamable HTTP at ``/mcp``, legacy SSE at ``/sse`` + ``/messages/`` (deprecated), the webhook
+receiver, ``/healthz``, ``/readyz``, ``/metrics``, and RFC 9728 protected-resource metadata.
+
+Every MCP route requires a bearer credential; the agent is whoever the credential belongs to (see
+``agent_auth``), and the governed server filters and checks every call through that agent's policy.
+Host and Origin headers are validated (DNS rebinding) on every MCP route. Several replicas started with
+``--stateless`` over one state dir need no sticky sessions: tokens, events and replay memory live on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+from mcp.server.auth.middleware.auth_context import AuthContextMiddleware, get_access_token
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend
+from mcp.server.auth.routes import build_resource_metadata_url
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.subscriptions import InMemorySubscriptionBus
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from ..runtime import Runtime
+from .agent_auth import build_verifier
+from .event_feed import EventFeed, EventNotifier
+from .events import EVENTS_FILE, EventStore
+from .governed import GovernedServer
+from .metrics import create_metrics
+from .webhooks import WebhookReceiver, WebhookSecrets, register_webhooks
+
+log = logging.getLogger("ops_mcp.http")
+
+LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
+LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+
+
+@dataclass
+class AppState:
+    """What the app is made of, for the lifespan, health checks and tests."""
+
+    runtime: Runtime
+    base_url: str
+    servers: dict[str, GovernedServer]
+    store: EventStore
+    secrets: WebhookSecrets
+    receiver: WebhookReceiver
+    notifier: EventNotifier
+    verifier: Any
+    metrics: Any
+    register_webhooks_at: str | None = None
+    ready: bool = False
+    registrations: list[Any] = field(default_factory=list)
+
+
+def current_agent() -> str | None:
+    """The agent named by the verified credential of this request; nothing else can name it."""
+    token = get_access_token()
+    return token.client_id if token is not None else None
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    transports: tuple[str, ...] = ("http", "sse"),
+    stateless: bool | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    public_url: str | None = None,
+    register_webhooks_at: str | None = None,
+) -> Starlette:
+    config = runtime.settings.server
+    host = host or config.host
+    port = config.port if port is None else port
+    stateless = config.stateless if stateless is None else stateless
+    base_url = (public_url or config.public_url or f"http://{_url_host(host)}:{port}").rstrip("/")
+
+    verifier = build_verifier(runtime)
+    store = EventStore(runtime.state_dir / EVENTS_FILE)
+    secrets = WebhookSecrets(runtime.state_dir)
+    metrics = create_metrics(runtime)
+    if metrics is not None:
+        metrics.tap_audit()
+    feed = EventFeed(runtime, store)
+    bus = InMemorySubscriptionBus()
+    notifier = EventNotifier(feed, bus, current_agent)
+    receiver = WebhookReceiver(runtime, store, secrets, on_event=notifier.kick, metrics=metrics)
+
+    oauth = config.oauth
+    auth = AuthSettings(
+        # In agent-token mode there is no separate authorization server; the SDK needs a value, but the
+        # metadata document served below lists an issuer only in OAuth mode.
+        issuer_url=oauth.issuer if oauth is not None else base_url,
+        resource_server_url=f"{base_url}/mcp",
+        # Audience is checked by the JWT verifier itself; agent tokens are not bound to a resource.
+        validate_token_resource=False,
+    )
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=_unique([*LOOPBACK_HOSTS, *_public_hosts(base_url), *config.allowed_hosts]),
+        allowed_origins=_unique([*LOOPBACK_ORIGINS, _origin(base_url), *config.allowed_origins]),
+    )
+
+    servers: dict[str, GovernedServer] = {}
+    routes: list[BaseRoute] = []
+    for transport in transports:
+        server = GovernedServer(runtime, resolve_agent=current_agent, transport=transport, providers=[feed],
+                                resources=[feed], subscriptions=bus, auth=auth, token_verifier=verifier)
+        notifier.install(server)
+        servers[transport] = server
+        if transport == "http":
+            sdk_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=stateless,
+                                                 transport_security=security, host=host)
+            routes += [r for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
+        elif transport == "sse":
+            sdk_app = server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security,
+                                     host=host)
+            routes += [r for r in sdk_app.routes if getattr(r, "path", None) in ("/sse", "/messages")]
+        else:
+            raise ValueError(f"unknown transport {transport!r}")
+    feed.executor = next(iter(servers.values())).executor
+
+    state = AppState(runtime, base_url, servers, store, secrets, receiver, notifier, verifier, metrics,
+                     register_webhooks_at)
+    routes += _metadata_routes(base_url, oauth)
+    routes += [Route("/healthz", _healthz, methods=["GET"]), Route("/readyz", _readyz(state), methods=["GET"])]
+    routes += receiver.routes()
+    if metrics is not None:
+        routes.append(metrics.route())
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(verifier)),
+            Middleware(AuthContextMiddleware),
+        ],
+        lifespan=_lifespan(state),
+    )
+    app.state.ops = state
+    if metrics is not None:
+        app.add_middleware(_Wrap, wrap=metrics.middleware)
+    return app
+
+
+class _Wrap:
+    """Adapts a ``wrap(app) -> app`` function to Starlette's middleware signature."""
+
+    def __init__(self, app: Any, wrap: Any) -> None:
+        self.app = wrap(app)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+def _lifespan(state: AppState):
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        try:
+            async with AsyncExitStack() as stack:
+                http = state.servers.get("http")
+                if http is not None:
+                    # Mounted SDK apps never run their own lifespan: the session manager must be run here.
+                    await stack.enter_async_context(http.session_manager.run())
+                async with anyio.create_task_group() as tasks:
+                    tasks.start_soon(state.notifier.run)
+                    if state.register_webhooks_at:
+                        tasks.start_soon(_register, state)
+                    state.ready = True
+                    try:
+                        yield
+                    finally:
+                        state.ready = False
+                        tasks.cancel_scope.cancel()
+        finally:
+            await state.runtime.aclose()
+            state.store.close()
+
+    return lifespan
+
+
+async def _register(state: AppState) -> None:
+    try:
+        # Only the embedded sandbox is registered automatically: it delivers over loopback to this very
+        # process. Real back ends are registered on purpose, with `ops-mcp webhooks register`.
+        results = await register_webhooks(state.runtime, state.register_webhooks_at, state.secrets, embedded=True)
+    except Exception:
+        log.exception("webhook registration failed")
+        return
+    state.registrations = results
+    for r in results:
+        level = logging.INFO if r.ok else logging.WARNING
+        log.log(level, "webhooks %s/%s → %s: %s", r.backend, r.connection, r.url, r.detail)
+
+
+async def _healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def _readyz(state: AppState):
+    async def readyz(request: Request) -> JSONResponse:
+        problems = []
+        if not state.ready:
+            problems.append("starting or stopping")
+        try:
+            state.store.ping()
+        except Exception:
+            problems.append("event store unavailable")
+        if not state.runtime.policies:
+            problems.append("no agents configured")
+        if problems:
+            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    return readyz
+
+
+def _metadata_routes(base_url: str, oauth: Any) -> list[Route]:
+    """RFC 9728 protected-resource metadata, where the 401's ``resource_metadata`` points."""
+    resource = f"{base_url}/mcp"
+    document: dict[str, Any] = {"resource": resource, "bearer_methods_supported": ["header"],
+                                "resource_name": "ops-mcp"}
+    if oauth is not None:
+        document["authorization_servers"] = [oauth.issuer]
+        if oauth.required_scopes:
+            document["scopes_supported"] = list(oauth.required_scopes)
+
+    async def metadata(request: Request) -> JSONResponse:
+        return JSONResponse(document, headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "max-age=3600"})
+
+    path = urlsplit(str(build_resource_metadata_url(resource))).path
+    return [Route(path, metadata, methods=["GET"]),
+            Route("/.well-known/oauth-protected-resource", metadata, methods=["GET"])]
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def _public_hosts(base_url: str) -> list[str]:
+    parts = urlsplit(base_url)
+    return [h for h in {parts.netloc, parts.hostname or ""} if h]
+
+
+def _origin(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(i for i in items if i))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def run_http(runtime: Runtime, *, transport: str = "http", host: str | None = None, port: int | None = None,
+             stateless: bool = False, register_webhooks_at: str | None = None) -> int:
+    import uvicorn
+
+    config = runtime.settings.server
+    host = host or config.host
+    port = config.port if port is None else port
+    if port == 0:
+        port = free_port(host if host not in ("0.0.0.0", "::") else "127.0.0.1")
+    transports = ("http", "sse") if transport == "http" else ("sse",)
+    app = create_app(runtime, transports=transports, stateless=stateless or config.stateless, host=host,
+                     port=port, register_webhooks_at=register_webhooks_at)
+    base = app.state.ops.base_url
+    where = f"{base}/mcp (streamable HTTP) and {base}/sse (SSE, deprecated)" if transport == "http" else f"{base}/sse"
+    log.info("ops-mcp serving %s%s", where, " — stateless" if stateless else "")
+    # stdout stays clean; uvicorn logs to stderr. Access logs are off: paths carry session ids.
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, lifespan="on")
+    return 0
