@@ -46,10 +46,14 @@ class Runtime:
 
     @cached_property
     def upstream(self):
-        from .upstream import UpstreamClient
+        from .upstream import ClientLimits, UpstreamClient
 
         profiles = {name: manifest.backend for name, manifest in self.catalogue.items()}
-        return UpstreamClient(profiles, transport=self._transport())
+        limits = ClientLimits()
+        if self.tenants and all(t.embedded for t in self.tenants.values()):
+            # The embedded sandbox may run compressed windows; pace against the window it really uses.
+            limits = ClientLimits(rate_window_s=self.settings.sandbox.window_seconds)
+        return UpstreamClient(profiles, transport=self._transport(), limits=limits, catalogue=self.catalogue)
 
     @cached_property
     def audit(self):
@@ -122,7 +126,7 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
         if not config.enabled:
             continue
         for name, conn in config.all_connections().items():
-            tenant = _tenant(backend, name, conn, manifest)
+            tenant = _tenant(backend, name, conn, manifest, settings)
             embedded = embedded or tenant.embedded
             tenants[(backend, name)] = tenant
     for backend in settings.backends:
@@ -133,15 +137,20 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     bindings: dict[str, dict[str, str]] = {}
     for agent_name, agent in settings.agents.items():
         policies[agent_name] = build_policy(agent_name, agent, catalogue)
-        bindings[agent_name] = _bind(agent_name, agent.connections, tenants, catalogue)
+        used = {area.split(".", 1)[0] for area, level in policies[agent_name].levels.items() if level != "off"}
+        bindings[agent_name] = _bind(agent_name, agent.connections, tenants, catalogue, used)
 
     if embedded and sandbox_app is None:
         sandbox_app = _embedded_sandbox(settings)
     return Runtime(settings, catalogue, tenants, policies, bindings, sandbox_app=sandbox_app)
 
 
-def _bind(agent: str, wanted: dict[str, str], tenants: dict, catalogue: dict) -> dict[str, str]:
-    """Each agent is bound to exactly one connection per back end: the named one, or the only one."""
+def _bind(agent: str, wanted: dict[str, str], tenants: dict, catalogue: dict,
+          used: set[str] | None = None) -> dict[str, str]:
+    """Each agent is bound to exactly one connection per back end: the named one, or the only one.
+
+    A back end the agent has no access to at all (``used``) needs no binding, so it need not be named.
+    """
     out: dict[str, str] = {}
     for backend in wanted:
         if backend not in catalogue:
@@ -159,6 +168,8 @@ def _bind(agent: str, wanted: dict[str, str], tenants: dict, catalogue: dict) ->
             out[backend] = names[0]
         elif DEFAULT_CONNECTION in names:
             out[backend] = DEFAULT_CONNECTION
+        elif names and used is not None and backend not in used:
+            continue
         elif names:
             raise ConfigError(
                 f"agents.{agent}.connections.{backend}: {backend} has several connections "
@@ -167,13 +178,16 @@ def _bind(agent: str, wanted: dict[str, str], tenants: dict, catalogue: dict) ->
     return out
 
 
-def _tenant(backend: str, name: str, conn: ConnectionConfig, manifest: Manifest) -> Tenant:
+def _tenant(backend: str, name: str, conn: ConnectionConfig, manifest: Manifest, settings: Settings) -> Tenant:
     from .upstream import Connection, OAuthCredentials
 
     where = f"backends.{backend}" + ("" if name == DEFAULT_CONNECTION else f".connections.{name}")
     embedded = conn.base_url is None
     token = conn.token.get_secret_value() if conn.token else None
     label = conn.label or name
+    per_minute = conn.per_minute
+    if embedded and per_minute is None:
+        per_minute = _sandbox_limit(backend, settings)
     if embedded:
         base_url = f"http://{SANDBOX_HOST}{SANDBOX_MOUNTS[backend]}"
         if token is None and conn.oauth is None:
@@ -199,18 +213,27 @@ def _tenant(backend: str, name: str, conn: ConnectionConfig, manifest: Manifest)
         token=token,
         oauth=oauth,
         budget_key=conn.budget_key or f"{backend}:{base_url}:{name}",
-        per_minute=conn.per_minute,
+        per_minute=per_minute,
         label=label,
         timeout=conn.timeout,
     )
     return Tenant(backend=backend, name=name, label=label, embedded=embedded, connection=connection)
 
 
+def _sandbox_limit(backend: str, settings: Settings) -> int:
+    """The embedded sandbox's budget, per its own window (see ``Runtime.upstream``)."""
+    sandbox = settings.sandbox
+    limit = getattr(sandbox, f"{backend}_rate_limit")
+    others_real = any(c.base_url for b in settings.backends.values() for c in b.all_connections().values())
+    # With real back ends in the same process the client paces per minute: scale the sandbox's budget.
+    return max(1, int(limit * 60 / sandbox.window_seconds)) if others_real else limit
+
+
 def _sandbox_token(backend: str, name: str) -> tuple[str, str]:
     """Sandbox credentials for a connection on the embedded sandbox: by tenant name, else the default."""
     import importlib
 
-    module = importlib.import_module(f"ops_mcp.sandbox.{backend}")
+    module = importlib.import_module(f"ops_mcp.sandbox.{backend}.credentials")
     credentials: dict[str, str] = module.SANDBOX_CREDENTIALS
     tenant = name if name in credentials else SANDBOX_DEFAULT_TENANTS[backend]
     labels: dict[str, str] = getattr(module, "SANDBOX_TENANT_LABELS", {})

@@ -180,6 +180,7 @@ def _action(record: AuditRecord) -> str:
         head = f"called {name}" if went_through else f"{attempt} call {name}"
         main = None
     else:
+        obj = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in obj.split())  # "Time Off" → "time off"
         head = f"{verb[1] if went_through else attempt + ' ' + verb[0]} {obj}".rstrip()
         main = _main_target(obj, targets)
     parts = [head]

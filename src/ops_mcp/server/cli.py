@@ -42,14 +42,22 @@ def register_commands(sub: Any) -> None:
     search.add_argument("--since", help="15m, 2h, 3d or an ISO date/time")
     search.add_argument("--limit", type=int, default=100)
     search.add_argument("--json", action="store_true")
-    audit_sub.add_parser("verify", help="check the hash chain: no record edited, removed or reordered")
-    for parser in (tail, search):
+    verify = audit_sub.add_parser("verify", help="check the hash chain: no record edited, removed or reordered")
+    for parser in (tail, search, verify):
         _add_config(parser)
     audit.set_defaults(handler=cmd_audit)
 
     check = sub.add_parser("check", help="validate config, connectivity and environment separation")
     _add_config(check)
     check.set_defaults(handler=cmd_check)
+
+    from .http_cli import register_http_commands  # agents, webhooks, run (hosted agents over HTTP)
+
+    register_http_commands(sub)
+
+    from .approvals_cli import register as register_approvals
+
+    register_approvals(sub, _add_config)
 
 
 def _setup_logging() -> None:

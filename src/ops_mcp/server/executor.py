@@ -97,6 +97,7 @@ class ToolExecutor:
         record.upstream_request_id = outcome.request_id
         record.attempts = outcome.attempts
         if outcome.ok:
+            record.target_ids = target_ids(endpoint, arguments, outcome.data)
             return self._finish(record, started, "allowed", result=outcome_result(endpoint, outcome))
         error = outcome.error
         decision_name = "rate_limited" if error is not None and error.kind == "rate_limited" else "failed"
@@ -162,12 +163,19 @@ def endpoint_backend(endpoint: Endpoint) -> str:
     return endpoint.area.split(".", 1)[0]
 
 
-def target_ids(endpoint: Endpoint, arguments: dict[str, Any]) -> dict[str, str]:
-    """Path parameters first (the call's target), then other ``*_id`` arguments."""
+def target_ids(endpoint: Endpoint, arguments: dict[str, Any], result: Any = None) -> dict[str, str]:
+    """Path parameters first (the call's target), then the ids the result links it to (the time off's
+    employment), then other ``*_id`` arguments (an approver)."""
     ids: dict[str, str] = {}
     for name in endpoint.parameters.path.get("properties", {}):
         if name in arguments:
             ids[name] = str(arguments[name])[:128]
+    if isinstance(result, dict) and endpoint.response.list_key is None:
+        linked = [(k, v) for k, v in result.items() if k.endswith("_id") and isinstance(v, str) and k not in ids]
+        if not ids and isinstance(result.get("id"), str):
+            ids["id"] = result["id"][:128]  # a create: the new object's id
+        for name, value in linked[:2]:
+            ids[name] = value[:128]
     for name, value in arguments.items():
         if name.endswith("_id") and name not in ids and isinstance(value, str | int):
             ids[name] = str(value)[:128]
