@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-
 from ..catalogue.models import Endpoint
 from ..tools import validation_schema
 
@@ -18,21 +15,25 @@ class ArgumentValidator:
     """Compiled validators per tool, built on first use (start-up stays cheap)."""
 
     def __init__(self) -> None:
-        self._validators: dict[str, Draft202012Validator] = {}
-        self._format_checker = FormatChecker()
+        self._validators: dict[str, Any] = {}
+        self._format_checker: Any = None
 
     def errors(self, endpoint: Endpoint, arguments: Any) -> list[str]:
         if not isinstance(arguments, dict):
             return ["arguments must be a JSON object"]
         validator = self._validators.get(endpoint.tool)
         if validator is None:
+            # jsonschema is imported on the first call, not at start-up (~90 ms).
+            from jsonschema import Draft202012Validator, FormatChecker
+
+            self._format_checker = self._format_checker or FormatChecker()
             validator = Draft202012Validator(validation_schema(endpoint), format_checker=self._format_checker)
             self._validators[endpoint.tool] = validator
         found = sorted(validator.iter_errors(arguments), key=lambda e: (list(e.absolute_path), e.validator))
         return [describe(error) for error in found[:_MAX_REPORTED]]
 
 
-def describe(error: ValidationError) -> str:
+def describe(error: Any) -> str:
     field = ".".join(str(p) for p in error.absolute_path) or None
     kind = error.validator
     if kind == "required":

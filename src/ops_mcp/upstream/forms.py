@@ -13,14 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-
 from ..catalogue.models import Endpoint, FormRule
 from .connection import Connection
 
 GetJson = Callable[[Connection, str, dict[str, Any] | None], Awaitable[tuple[int, Any]]]
-_FORMAT_CHECKER = FormatChecker()
 MAX_ERRORS = 30
 
 
@@ -56,7 +52,7 @@ def _allowed(schema: dict[str, Any]) -> list[str]:
     return [str(o["const"]) for o in options if isinstance(o, dict) and "const" in o]
 
 
-def _forbidden_names(error: ValidationError, root: Any, instance: Any) -> list[str]:
+def _forbidden_names(error: Any, root: Any, instance: Any) -> list[str]:
     """The property a ``false`` subschema forbids (jsonschema reports only ``…/properties``)."""
     node = root
     for part in error.schema_path:
@@ -76,7 +72,7 @@ def _forbidden_names(error: ValidationError, root: Any, instance: Any) -> list[s
     return names[:1]
 
 
-def _message(error: ValidationError, root: Any = None, instance: Any = None) -> tuple[str, str]:
+def _message(error: Any, root: Any = None, instance: Any = None) -> tuple[str, str]:
     """(field path, short message) — never the submitted value, which may be personal data."""
     path = list(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -120,7 +116,7 @@ def _message(error: ValidationError, root: Any = None, instance: Any = None) -> 
 
 def validate(schema: dict[str, Any], value: Any, prefix: str) -> dict[str, list[str]]:
     """Per-field messages (``{"basic_information.email": ["must be a valid email"]}``)."""
-    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    validator = _validator_for(schema)
     out: dict[str, list[str]] = {}
     errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
     for error in errors:
@@ -224,3 +220,10 @@ class FormValidator:
         if not isinstance(schema, dict):
             raise FormProblem(f"the {form} form of {country} is not a JSON Schema")
         return schema
+
+
+def _validator_for(schema: Any) -> Any:
+    # jsonschema costs ~90 ms to import: load it on the first form check, not at start-up.
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator(schema, format_checker=FormatChecker())

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from jsonschema import Draft202012Validator
-
 from ..catalogue.models import Endpoint
 from ..tools import FIELDS_ARG, MAX_ITEMS_ARG
 
@@ -80,6 +78,8 @@ def encode_segment(name: str, value: Any, schema: dict[str, Any] | None) -> str:
         raise InvalidArguments(f"path argument '{name}' must be a string or integer")
     text = str(value)
     if schema:
+        from jsonschema import Draft202012Validator  # lazy: start-up stays lean
+
         errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
         if errors:
             # Say which rule failed, not the value: it may be long or full of control characters.
