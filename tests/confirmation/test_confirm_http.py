@@ -1,0 +1,72 @@
+"""Confirmation over real streamable HTTP: stateless legacy sessions have no back channel to ask on."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx2
+import mcp_types as t
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from ops_harness import HR_CONFIRM, requested_timeoff, sandbox_app, settings_for, writes
+
+from ops_mcp.runtime import build_runtime
+from ops_mcp.server.agent_auth import AgentTokenStore
+from ops_mcp.server.http import create_app, free_port
+
+pytestmark = pytest.mark.anyio
+
+
+@contextmanager
+def served(runtime, *, stateless: bool) -> Iterator[str]:
+    port = free_port()
+    app = create_app(runtime, transports=("http",), stateless=stateless, host="127.0.0.1", port=port)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+async def accept(ctx, params):
+    return t.ElicitResult(action="accept", content={"confirm": True})
+
+
+@pytest.mark.parametrize(
+    ("stateless", "mode", "expect_pending"),
+    [
+        (True, "legacy", True),  # no back channel: fall back to a pending approval
+        (False, "legacy", False),  # stateful session: asked at once
+        (True, "2026-07-28", False),  # input-required round with a sealed state
+    ],
+)
+async def test_elicitation_over_http(tmp_path, stateless, mode, expect_pending):
+    runtime = build_runtime(settings_for(tmp_path / "state", {"hr": HR_CONFIRM}), sandbox_app=sandbox_app())
+    token = AgentTokenStore(runtime.state_dir).issue("hr")
+    args, _ = requested_timeoff(runtime)
+    with served(runtime, stateless=stateless) as url:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        async with Client(
+            streamable_http_client(url, http_client=http), mode=mode, elicitation_callback=accept
+        ) as client:
+            result = await client.call_tool("remote_approve_timeoff", args)
+    if expect_pending:
+        assert result.is_error and result.structured_content["status"] == "pending_approval"
+        assert writes(runtime, "remote") == []
+    else:
+        assert not result.is_error, result.content[0].text
+        assert len(writes(runtime, "remote", "/approve")) == 1
