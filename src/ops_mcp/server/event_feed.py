@@ -33,41 +33,26 @@ TOOL_NAME = "ops_list_events"
 URI_PREFIX = "ops-mcp://events/"
 MAX_LIMIT = 200
 
-_EVENT_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"}, "type": {"type": "string"}, "backend": {"type": "string"},
-        "area": {"type": "string"}, "tenant": {"type": ["string", "null"]},
-        "occurred_at": {"type": ["string", "null"]}, "received_at": {"type": "string"},
-        "data": {"description": "The back end's event payload, as delivered."},
-    },
-    "required": ["id", "type", "backend", "area", "received_at"],
-}
+# The advertised schema is compact (it is paid for on every turn); arguments are checked in
+# ``_parse_arguments``, which enforces the length and count limits.
 TOOL = t.Tool(
     name=TOOL_NAME,
-    title="List back-end events",
+    title="List Events",
     description=(
-        "Recent webhook events from Remote and RemoteOps (e.g. timeoff.approved, work_order.completed) for the "
-        "areas you can read, newest first. Filter by type (exact, or a prefix like 'work_order.*') and by time "
-        "('15m', '2h', '3d' or an ISO date/time). Events carry ids: fetch the object with the matching read tool."
+        "Recent webhook events (e.g. timeoff.approved) in areas you can read, newest first; "
+        "fetch objects by their ids with the read tools."
     ),
     input_schema={
         "type": "object",
         "properties": {
-            "types": {"type": "array", "items": {"type": "string", "maxLength": 100}, "maxItems": 20,
-                      "description": "Event types, exact or 'prefix.*'."},
-            "since": {"type": "string", "maxLength": 40, "description": "15m, 2h, 3d, or an ISO date/time."},
-            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
+            "types": {"type": "array", "items": {"type": "string"}, "description": "exact or 'prefix.*'"},
+            "since": {"type": "string", "description": "15m, 2h, 3d or ISO time"},
+            "limit": {"type": "integer", "maximum": MAX_LIMIT},
         },
-        "additionalProperties": False,
     },
-    output_schema={
-        "type": "object",
-        "properties": {"events": {"type": "array", "items": _EVENT_SCHEMA}, "count": {"type": "integer"}},
-        "required": ["events", "count"],
-    },
-    annotations=t.ToolAnnotations(title="List back-end events", read_only_hint=True, destructive_hint=False,
-                                  idempotent_hint=True, open_world_hint=False),
+    output_schema={"type": "object", "properties": {"events": {"type": "array"}, "count": {"type": "integer"}}},
+    annotations=t.ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                                  open_world_hint=False),
 )
 
 

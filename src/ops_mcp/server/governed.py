@@ -35,6 +35,11 @@ class GovernedServer(MCPServer):
         view: ToolView | None = None,
         **kwargs: Any,
     ) -> None:
+        if "request_state_security" not in kwargs:
+            from .sealing import request_state_security
+
+            # One key for every worker and restart: a 2026 retry may land on another replica.
+            kwargs["request_state_security"] = request_state_security(runtime.state_dir)
         super().__init__(name="ops-mcp", version=__version__, instructions=INSTRUCTIONS, **kwargs)
         self.runtime = runtime
         self.transport_name = transport

@@ -10,12 +10,12 @@ import json
 import sys
 from typing import Any
 
+from .cli import _add_config, _config
+
 # The agent ``run`` issues a demo token for: the first of these the config defines, else the first agent.
 DEMO_AGENTS = ("people-ops", "auditor", "dispatch-bot")
 
 
-def _add_config(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", help="ops-mcp.toml (default: $OPS_MCP_CONFIG, else ./ops-mcp.toml)")
 
 
 def register_http_commands(sub: Any) -> None:
@@ -63,7 +63,7 @@ def _settings(config: str | None):
 def cmd_agents(args: argparse.Namespace) -> int:
     from .agent_auth import AgentTokenStore
 
-    settings = _settings(args.config)
+    settings = _settings(_config(args))
     store = AgentTokenStore(settings.state_dir())
     configured = sorted(settings.agents)
     if args.agents_command == "list":
@@ -106,7 +106,7 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     from .events import EVENTS_FILE, EventStore
     from .webhooks import WebhookSecrets
 
-    settings = _settings(args.config)
+    settings = _settings(_config(args))
     secrets = WebhookSecrets(settings.state_dir())
     if args.webhooks_command == "status":
         for backend, connections in sorted(secrets.entries().items()):
@@ -135,7 +135,7 @@ def _register(args: argparse.Namespace, settings: Any, secrets: Any) -> int:
         print("ops-mcp: pass --url https://your-host (or set [server] public_url): the back ends must reach it",
               file=sys.stderr)
         return 2
-    runtime = load_runtime(args.config)
+    runtime = load_runtime(_config(args))
     if any(t.embedded for t in runtime.tenants.values()):
         print("note: the embedded sandbox lives inside the server process; `ops-mcp run` registers it itself",
               file=sys.stderr)
@@ -158,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .http import free_port, run_http
 
     _setup_logging()
-    runtime = load_runtime(args.config)
+    runtime = load_runtime(_config(args))
     settings = runtime.settings
     agents = sorted(runtime.policies)
     if not agents:
@@ -177,7 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The token is shown once, so each run issues a fresh one for the demo agent (the previous one stops working).
     token = AgentTokenStore(runtime.state_dir).issue(agent)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    _print_banner(base, agent, token, args.config, runtime)
+    _print_banner(base, agent, token, _config(args), runtime)
     sys.stdout.flush()
     return run_http(runtime, transport="http", host=host, port=port, register_webhooks_at=base)
 

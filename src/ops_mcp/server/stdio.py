@@ -9,7 +9,16 @@ from .governed import GovernedServer
 
 
 def build_stdio_server(runtime: Runtime, agent: str) -> GovernedServer:
-    return GovernedServer(runtime, resolve_agent=lambda: agent, transport="stdio")
+    """The agent's server; webhook events (received by an HTTP process sharing the state dir) are
+    offered through the same feed as over HTTP."""
+    from .event_feed import EventFeed
+    from .events import EVENTS_FILE, EventStore
+
+    feed = EventFeed(runtime, EventStore(runtime.state_dir / EVENTS_FILE))
+    server = GovernedServer(runtime, resolve_agent=lambda: agent, transport="stdio", providers=[feed],
+                            resources=[feed])
+    feed.executor = server.executor
+    return server
 
 
 def run_stdio(runtime: Runtime, agent: str) -> int:
