@@ -18,3 +18,6 @@ SANDBOX_CREDENTIALS: dict[str, str] = {
 }
 
 PARTNER_CLIENT_IDS = (SANDBOX_CREDENTIALS["partner_client_id"], SANDBOX_CREDENTIALS["limited_partner_client_id"])
+
+# Human names of the seeded companies, shown in audit sentences and confirmations.
+SANDBOX_TENANT_LABELS: dict[str, str] = {"acme": "Acme GmbH", "acme_second_token": "Acme GmbH", "globex": "Globex Ltd"}
