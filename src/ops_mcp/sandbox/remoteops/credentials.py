@@ -29,3 +29,8 @@ API_KEYS: dict[str, ApiKey] = {
         SANDBOX_CREDENTIALS["northwind_readonly"], NORTHWIND, read_only=True
     ),
 }
+
+# Human names of the seeded tenants, shown in audit sentences and confirmations.
+SANDBOX_TENANT_LABELS: dict[str, str] = {
+    "northwind": "Northwind Elevators", "northwind_readonly": "Northwind Elevators", "contoso": "Contoso Climate",
+}
