@@ -27,8 +27,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+# Writes benchmarks/RESULTS.md (~11 min on 2 cores); BENCH_ARGS=--quick for a 2-minute smoke run.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest tests/reliability -m soak -o addopts='' -q
