@@ -120,6 +120,7 @@ class DiscoveryView:
         self.executor = executor
         self.tools_by_name = tools_by_name
         self._modes: dict[str, bool] = {}  # agent -> discovery on (policies are fixed for a runtime)
+        self._replaces: dict[str, bool] = {}
         self._indexes: dict[frozenset[str], SearchIndex] = {}
         self._area_titles = {a: area.title for m in runtime.catalogue.values() for a, area in m.areas.items()}
 
@@ -127,7 +128,12 @@ class DiscoveryView:
 
     def replaces_catalogue(self, policy: AgentPolicy) -> bool:
         # Also True when only the approval argument must be added: the view then lists catalogue tools.
-        return self.discovery_on(policy) or any(policy.needs_confirmation(e) for e in policy.visible())
+        # Policies are fixed for a runtime, so the answer is computed once per agent (it is on the call path).
+        cached = self._replaces.get(policy.name)
+        if cached is None:
+            cached = self.discovery_on(policy) or any(policy.needs_confirmation(e) for e in policy.visible())
+            self._replaces[policy.name] = cached
+        return cached
 
     def tools(self, policy: AgentPolicy) -> list[t.Tool]:
         if self.discovery_on(policy):

@@ -155,7 +155,7 @@ class ToolExecutor:
             self.runtime.audit.append(record)
         except Exception:  # the call's answer must not depend on the audit disk, but the operator must know
             log.exception("audit append failed")
-        log.info("%s", record.sentence)
+        log.debug("%s", record.sentence)  # the audit store has it; stderr stays quiet on the hot path
         return result
 
 
