@@ -53,6 +53,12 @@ class ToolExecutor:
         self.runtime = runtime
         self.validator = ArgumentValidator()
         self.confirmer = confirmer
+        # Names that identify a resource somewhere in the catalogue (path parameters such as
+        # employment_id, work_order_id): only these, found in a result, link a call to other objects.
+        self._resource_ids = frozenset(
+            name for m in runtime.catalogue.values() for e in m.endpoints
+            for name in e.parameters.path.get("properties", {}) if name.endswith("_id")
+        )
 
     async def call(self, call: CallContext, name: str, arguments: dict[str, Any] | None) -> Any:
         started = time.perf_counter()
@@ -97,7 +103,7 @@ class ToolExecutor:
         record.upstream_request_id = outcome.request_id
         record.attempts = outcome.attempts
         if outcome.ok:
-            record.target_ids = target_ids(endpoint, arguments, outcome.data)
+            record.target_ids = target_ids(endpoint, arguments, outcome.data, self._resource_ids)
             return self._finish(record, started, "allowed", result=outcome_result(endpoint, outcome))
         error = outcome.error
         decision_name = "rate_limited" if error is not None and error.kind == "rate_limited" else "failed"
@@ -163,7 +169,8 @@ def endpoint_backend(endpoint: Endpoint) -> str:
     return endpoint.area.split(".", 1)[0]
 
 
-def target_ids(endpoint: Endpoint, arguments: dict[str, Any], result: Any = None) -> dict[str, str]:
+def target_ids(endpoint: Endpoint, arguments: dict[str, Any], result: Any = None,
+               resource_ids: frozenset[str] = frozenset()) -> dict[str, str]:
     """Path parameters first (the call's target), then the ids the result links it to (the time off's
     employment), then other ``*_id`` arguments (an approver)."""
     ids: dict[str, str] = {}
@@ -171,7 +178,7 @@ def target_ids(endpoint: Endpoint, arguments: dict[str, Any], result: Any = None
         if name in arguments:
             ids[name] = str(arguments[name])[:128]
     if isinstance(result, dict) and endpoint.response.list_key is None:
-        linked = [(k, v) for k, v in result.items() if k.endswith("_id") and isinstance(v, str) and k not in ids]
+        linked = [(k, v) for k, v in result.items() if k in resource_ids and isinstance(v, str) and k not in ids]
         if not ids and isinstance(result.get("id"), str):
             ids["id"] = result["id"][:128]  # a create: the new object's id
         for name, value in linked[:2]:
