@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from ..catalogue.models import Endpoint
 from ..tools import validation_schema
 
 _MAX_REPORTED = 5
+_MAX_COLLECTED = 100  # a 100k-item array of wrong values must not cost 100k error objects
 _MAX_VALUE_CHARS = 60
+_MAX_NAMES = 10
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z", re.ASCII)
 
 
 class ArgumentValidator:
@@ -21,16 +27,84 @@ class ArgumentValidator:
     def errors(self, endpoint: Endpoint, arguments: Any) -> list[str]:
         if not isinstance(arguments, dict):
             return ["arguments must be a JSON object"]
+        broken = _lone_surrogate(arguments)
+        if broken is not None:
+            return [f"{broken}: is not valid Unicode text (it holds a lone surrogate)"]
         validator = self._validators.get(endpoint.tool)
         if validator is None:
-            # jsonschema is imported on the first call, not at start-up (~90 ms).
-            from jsonschema import Draft202012Validator, FormatChecker
-
-            self._format_checker = self._format_checker or FormatChecker()
-            validator = Draft202012Validator(validation_schema(endpoint), format_checker=self._format_checker)
-            self._validators[endpoint.tool] = validator
-        found = sorted(validator.iter_errors(arguments), key=lambda e: (list(e.absolute_path), e.validator))
+            validator = self._compile(endpoint)
+        found = sorted(islice(validator.iter_errors(arguments), _MAX_COLLECTED),
+                       key=lambda e: (list(map(str, e.absolute_path)), e.validator))
         return [describe(error) for error in found[:_MAX_REPORTED]]
+
+    def _compile(self, endpoint: Endpoint) -> Any:
+        # jsonschema is imported on the first call, not at start-up (~90 ms).
+        from jsonschema import Draft202012Validator, FormatChecker, validators
+
+        if self._format_checker is None:
+            self._format_checker = FormatChecker()
+            # Python's UUID() accepts non-ASCII digits and surrounding whitespace ("\r…"); RFC 4122 does not.
+            self._format_checker.checks("uuid")(lambda v: not isinstance(v, str) or bool(_UUID.match(v)))
+        # JSON Schema patterns are ECMA-262: \d and \w are ASCII, and $ does not match before a final newline.
+        cls = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern_keyword})
+        validator = cls(validation_schema(endpoint), format_checker=self._format_checker)
+        self._validators[endpoint.tool] = validator
+        return validator
+
+
+@lru_cache(maxsize=512)
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema (ECMA-262) pattern as a Python regex: ASCII classes, ``$`` only at the very end."""
+    out, in_class, i = [], False, 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+        elif ch == "]" and in_class:
+            in_class = False
+        elif ch == "$" and not in_class:
+            ch = r"\Z"
+        out.append(ch)
+        i += 1
+    return re.compile("".join(out), re.ASCII)
+
+
+def _ecma_pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Any):
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _lone_surrogate(arguments: dict[str, Any]) -> str | None:
+    """The path of the first key or string that cannot be UTF-8 (only an in-process caller can send one)."""
+    stack: list[tuple[str, Any]] = [("", arguments)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if not _utf8(value):
+                return where or "arguments"
+        elif isinstance(value, dict):
+            for key, sub in value.items():
+                name = f"{where}.{key}" if where else str(key)
+                if isinstance(key, str) and not _utf8(key):
+                    return f"{where or 'arguments'} (an argument name)"
+                stack.append((name, sub))
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{i}", sub) for i, sub in enumerate(value))
+    return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def describe(error: Any) -> str:
@@ -44,7 +118,9 @@ def describe(error: Any) -> str:
         extras = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {}))) or "none"
         where = f"{field}: " if field else ""
-        return f"{where}unknown argument(s) {', '.join(extras)}; allowed: {allowed}"
+        named = ", ".join(_clip(str(name)) for name in extras[:_MAX_NAMES])
+        more = f" and {len(extras) - _MAX_NAMES} more" if len(extras) > _MAX_NAMES else ""
+        return f"{where}unknown argument(s) {named}{more}; allowed: {allowed}"
     name = field or "arguments"
     if kind == "enum":
         return f"{name}: {_show(error.instance)} is not allowed; use one of {', '.join(map(str, error.validator_value))}"
@@ -61,6 +137,10 @@ def describe(error: Any) -> str:
     if kind == "const":
         return f"{name}: must be {_show(error.validator_value)}"
     return f"{name}: {error.message[:200]}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_VALUE_CHARS else text[: _MAX_VALUE_CHARS - 1] + "…"
 
 
 def _show(value: Any) -> str:
