@@ -187,6 +187,9 @@ class FaultInjector:
             await send({"type": "http.response.body", "body": body})
             return
         if kind == "timeout":
+            # The request is read in full first, as a server would: the client gives up during the sleep,
+            # and the request still runs (and takes effect) after it.
+            receive = await _buffered(receive)
             await anyio.sleep(settings.timeout_seconds)
             await self.app(scope, receive, send)
             return
@@ -210,6 +213,21 @@ class FaultInjector:
         ]
         await send({"type": "http.response.start", "status": 502, "headers": html_headers})
         await send({"type": "http.response.body", "body": _HTML_502})
+
+
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole request body now; replay it to the app later (then the live channel)."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 def _with_length(headers: list[tuple[bytes, bytes]], length: int) -> list[tuple[bytes, bytes]]:

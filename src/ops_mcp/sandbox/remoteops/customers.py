@@ -35,7 +35,9 @@ def customer_view(ctx: Ctx, customer: dict[str, Any], detail: bool = False) -> d
         return out
     tenant = ctx.tenant
     out["site_ids"] = [s["id"] for s in tenant.col("sites").values() if s["customer_id"] == customer["id"]]
-    owed = sum(i["amount_remaining"] for i in tenant.col("invoices").values()
+    from ops_mcp.sandbox.remoteops.invoices import amounts  # seeded invoices cache no amounts until viewed
+
+    owed = sum(amounts(tenant, i)["amount_remaining"] for i in tenant.col("invoices").values()
                if i["customer_id"] == customer["id"] and i["status"] == "open")
     out["balance"] = owed
     return out

@@ -1,0 +1,89 @@
+"""Helpers for the flaky-upstream tests (item 2): both emulators served by a real uvicorn on loopback.
+
+Over a real socket the sandbox's faults behave as they would in production: a request the client gave up on
+(timeout) keeps running on the server and takes effect later, and a dropped connection really breaks
+mid-body. ops-mcp reaches the sandbox through its ordinary ``base_url`` + token configuration.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from ops_mcp.config import SandboxConfig, Settings
+from ops_mcp.sandbox.embedded import embedded_sandbox_app
+from ops_mcp.sandbox.remote.credentials import SANDBOX_CREDENTIALS as REMOTE_CREDENTIALS
+from ops_mcp.sandbox.remoteops.credentials import SANDBOX_CREDENTIALS as REMOTEOPS_CREDENTIALS
+from ops_mcp.server.http import free_port
+
+
+@dataclass
+class SandboxServer:
+    base: str
+    app: Any
+
+    def state(self, backend: str) -> Any:
+        """The emulator's state (stores, request log, fault settings) of ``remote`` or ``remoteops``."""
+        return getattr(self.app.state, backend).state.sandbox
+
+    def set_faults(self, **changes: Any) -> None:
+        for backend in ("remote", "remoteops"):
+            state = self.state(backend)
+            state.faults = state.faults.updated(changes)
+
+    def clear_faults(self) -> None:
+        self.set_faults(error_rate=0, drop_rate=0, truncate_rate=0, non_json_rate=0, timeout_rate=0)
+
+    def fault_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for backend in ("remote", "remoteops"):
+            for kind, n in self.state(backend).fault_counts().items():
+                counts[kind] = counts.get(kind, 0) + n
+        return counts
+
+    def request_count(self) -> int:
+        return sum(len(self.state(b).requests) for b in ("remote", "remoteops"))
+
+
+@contextmanager
+def sandbox_server(**sandbox: Any) -> Iterator[SandboxServer]:
+    """Both emulators (``[sandbox]`` keys as in ops-mcp.toml) on a free loopback port, in a thread."""
+    app = embedded_sandbox_app(SandboxConfig(**sandbox))
+    port = free_port()
+    # Injected drops raise inside the app on purpose; uvicorn would log each one as a crash.
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
+                                           access_log=False, lifespan="off", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, name=f"sandbox-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.02)
+    try:
+        yield SandboxServer(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def settings_against(sandbox: SandboxServer, state_dir: Path, agents: dict[str, dict], *,
+                     timeout: float, per_minute: int = 1_000_000) -> Settings:
+    """ops-mcp configured as for real back ends: base URLs, tokens, a per-request timeout, and a pacing budget
+    (``per_minute``) out of the way, as the sandbox's own rate limits are."""
+    backends = {
+        "remote": {"connections": {"acme": {
+            "base_url": f"{sandbox.base}/remote", "token": REMOTE_CREDENTIALS["acme"], "label": "Acme GmbH",
+            "timeout": timeout, "per_minute": per_minute}}},
+        "remoteops": {"connections": {"northwind": {
+            "base_url": f"{sandbox.base}/remoteops/v1", "token": REMOTEOPS_CREDENTIALS["northwind"],
+            "label": "Northwind Elevators", "timeout": timeout, "per_minute": per_minute}}},
+    }
+    return Settings(storage={"dir": str(state_dir)}, backends=backends, agents=agents)
