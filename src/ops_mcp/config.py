@@ -110,6 +110,9 @@ class ServerConfig(_Strict):
     allowed_hosts: list[str] = []
     allowed_origins: list[str] = []
     stateless: bool = False
+    trim_memory_seconds: float = Field(
+        default=30.0, ge=0, description="Return freed heap pages to the OS this often (glibc); 0 = never."
+    )
     oauth: ResourceServerOAuthConfig | None = None
 
 

@@ -35,6 +35,7 @@ from .agent_auth import build_verifier
 from .event_feed import EventFeed, EventNotifier
 from .events import EVENTS_FILE, EventStore
 from .governed import GovernedServer
+from .memory import trim_periodically
 from .metrics import create_metrics
 from .webhooks import WebhookReceiver, WebhookSecrets, register_webhooks
 
@@ -172,6 +173,7 @@ def _lifespan(state: AppState):
                     await stack.enter_async_context(http.session_manager.run())
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(state.notifier.run)
+                    tasks.start_soon(trim_periodically, state.runtime.settings.server.trim_memory_seconds)
                     if state.register_webhooks_at:
                         tasks.start_soon(_register, state)
                     state.ready = True
