@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from .catalogue import Manifest, load_catalogue
 from .config import DEFAULT_CONNECTION, ConfigError, ConnectionConfig, Settings
 from .policy import AgentPolicy, build_policy
@@ -88,32 +86,18 @@ class Runtime:
     def policy(self, agent: str) -> AgentPolicy:
         return self.policies[agent]
 
-    def _transport(self) -> httpx.AsyncBaseTransport | None:
+    def _transport(self) -> Any:
         if self.sandbox_app is None:
             return None
-        return SandboxRoutingTransport(self.sandbox_app)
+        from .sandbox_transport import SandboxRoutingTransport
+
+        return SandboxRoutingTransport(self.sandbox_app, SANDBOX_HOST)
 
     async def aclose(self) -> None:
         if "upstream" in self.__dict__:
             await self.upstream.aclose()
         if "audit" in self.__dict__:
             self.audit.close()
-
-
-class SandboxRoutingTransport(httpx.AsyncBaseTransport):
-    """Requests for the embedded sandbox stay in-process; everything else goes to the network."""
-
-    def __init__(self, app: Any) -> None:
-        self._sandbox = httpx.ASGITransport(app=app)
-        self._network = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.host == SANDBOX_HOST:
-            return await self._sandbox.handle_async_request(request)
-        return await self._network.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._network.aclose()
 
 
 def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:

@@ -9,12 +9,17 @@ from typing import Any
 
 import mcp_types as t
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import server as _sdk_server
 
 from .. import __version__
 from ..runtime import Runtime
 from ..tools import tool_definition
 from .executor import CallContext, ToolExecutor
 from .providers import ResourceProvider, ToolProvider, ToolView
+
+# ops-mcp configures logging itself (stderr, see server/cli.py). MCPServer's default installs a Rich
+# console handler, which costs ~40 ms of imports at start-up and formats every log line on the hot path.
+_sdk_server.configure_logging = lambda *args, **kwargs: None
 
 INSTRUCTIONS = (
     "ops-mcp gives you governed access to Remote (HR) and RemoteOps (field service). You only see the tools "

@@ -1,0 +1,24 @@
+"""Routes requests for the embedded sandbox in-process; everything else goes to the network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class SandboxRoutingTransport(httpx.AsyncBaseTransport):
+    """Requests for the embedded sandbox's host stay in-process (ASGI); others use real connections."""
+
+    def __init__(self, app: Any, sandbox_host: str) -> None:
+        self._host = sandbox_host
+        self._sandbox = httpx.ASGITransport(app=app)
+        self._network = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == self._host:
+            return await self._sandbox.handle_async_request(request)
+        return await self._network.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._network.aclose()
