@@ -22,6 +22,7 @@ from pathlib import Path
 
 from . import (
     cold_start,
+    own_overhead,
     peer_env,
     rate_limit,
     report,
@@ -37,7 +38,7 @@ from .sandbox_proc import Sandbox
 from .schema_check import check
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-FIGURES = ("1", "2", "3", "4", "5", "6")
+FIGURES = ("1", "2", "2b", "3", "4", "5", "6")
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,9 @@ class Bench:
         overhead.notes.append(self.output_schemas(config, sandbox, call))
         self.sections["2"] = overhead
         self.sections["6"] = stdio_calls.memory_section(ours, peer, plan.block)
+        log("figure 2b: ops-mcp's own overhead, in-process")
+        tools, bares = own_overhead.measure(remote, call, plan.blocks, plan.block)
+        self.sections["2b"] = own_overhead.section(tools, bares, plan.block)
 
     def output_schemas(self, config: Path, sandbox: Sandbox, call: workload.ReadCall) -> str:
         found = []
