@@ -57,24 +57,20 @@ class Runtime:
     def audit(self):
         from .audit import AuditStore
 
-        return AuditStore(self.state_dir / "audit.sqlite3", secrets=self.secrets())
+        return AuditStore(self.state_dir / "audit.sqlite3", secrets=self.secrets)
 
     @cached_property
     def redact_fields(self) -> tuple[str, ...]:
-        from .audit import redact as _  # noqa: F401 - ensure the module imports before reading defaults
         from .audit.redact import DEFAULT_REDACTED_FIELDS
 
         base = self.settings.audit.redact_fields
         fields = list(DEFAULT_REDACTED_FIELDS) if base is None else list(base)
         return tuple(dict.fromkeys([*fields, *self.settings.audit.extra_redact_fields]))
 
-    def secrets(self) -> list[str]:
-        """Every configured credential, so redaction can scrub them wherever they appear."""
-        found: list[str] = []
-        for tenant in self.tenants.values():
-            conn = tenant.connection
-            found += [s for s in (conn.token, conn.oauth and conn.oauth.client_secret) if s]
-        return found
+    @cached_property
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured credential (fixed for a runtime), so redaction can scrub them anywhere."""
+        return tuple(s for tenant in self.tenants.values() for s in tenant.connection.secrets())
 
     @property
     def state_dir(self) -> Path:

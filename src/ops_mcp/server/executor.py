@@ -148,7 +148,7 @@ class ToolExecutor:
     def _redact(self, arguments: dict[str, Any]) -> dict[str, Any]:
         from ..audit import redact
 
-        return redact(arguments, fields=self.runtime.redact_fields, secrets=self.runtime.secrets())
+        return redact(arguments, fields=self.runtime.redact_fields, secrets=self.runtime.secrets)
 
     def _finish(self, record, started: float, decision: str, *, result: Any, error: str | None = None) -> Any:
         from ..audit import render
