@@ -543,9 +543,10 @@ class UpstreamClient:
                 if can_retry and error_attempts < self._retry.max_attempts:
                     await self._backoff(connection, tool, error_attempts, None, "unreadable body")
                     continue
-                message = f"{ctx.backend_title} ({ctx.connection_name}) sent an unreadable answer ({status})."
-                if not is_read:
-                    message += E.write_uncertain_hint(ctx)
+                tries = f"{error_attempts} attempt{'s' if error_attempts != 1 else ''}"
+                message = f"{ctx.backend_title} ({ctx.connection_name}) sent an unreadable answer ({status}) ({tries})."
+                # The same guidance as any other failed call: reads can simply be repeated.
+                message += E.write_uncertain_hint(ctx) if not is_read else " Try again later."
                 raise _Failed(
                     UpstreamError(
                         E.BAD_RESPONSE,
