@@ -139,9 +139,9 @@ def _policy():
 
 
 def evaluate() -> dict[str, Any]:
+    from ops_mcp.catalogue.tools import tool_definition
     from ops_mcp.server.discovery import META_TOOLS, definition_tokens, wire
     from ops_mcp.server.search_index import SearchIndex
-    from ops_mcp.tools import tool_definition
 
     catalogue, policy = _policy()
     visible = policy.visible()

@@ -29,7 +29,7 @@ def measure(remote_base: str, call: workload.ReadCall, runs: int, block: int) ->
     """Per-run medians (ms) of ``call_tool`` and of the bare upstream request, interleaved by run."""
     from ops_mcp.config import Settings
     from ops_mcp.runtime import build_runtime
-    from ops_mcp.server.stdio import build_stdio_server
+    from ops_mcp.transports.stdio import build_stdio_server
 
     with tempfile.TemporaryDirectory() as state:
         settings = Settings(

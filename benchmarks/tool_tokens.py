@@ -30,7 +30,7 @@ class ListCost:
 
     @classmethod
     def of(cls, label: str, tools: list[dict[str, Any]]) -> ListCost:
-        from ops_mcp.tokens import count_tokens
+        from ops_mcp.catalogue.tokens import count_tokens
 
         costs = [count_tokens(json.dumps(tool, separators=(",", ":"), ensure_ascii=False)) for tool in tools]
         return cls(
@@ -40,7 +40,7 @@ class ListCost:
 
 def full_catalogue() -> list[dict[str, Any]]:
     from ops_mcp.catalogue import load_catalogue
-    from ops_mcp.tools import catalogue_definitions
+    from ops_mcp.catalogue.tools import catalogue_definitions
 
     return catalogue_definitions(load_catalogue())
 
@@ -52,7 +52,7 @@ def agent_lists(agents: list[str]) -> dict[str, list[dict[str, Any]] | str]:
     from ops_mcp.runtime import build_runtime
 
     try:  # the stdio assembly: catalogue tools plus providers such as the events feed
-        from ops_mcp.server.stdio import build_stdio_server
+        from ops_mcp.transports.stdio import build_stdio_server
     except ImportError:  # an older build without it
         from ops_mcp.server.governed import GovernedServer
 

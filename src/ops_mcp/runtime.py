@@ -85,7 +85,7 @@ class Runtime:
     def _transport(self) -> Any:
         if self.sandbox_app is None:
             return None
-        from .sandbox_transport import SandboxRoutingTransport
+        from .sandbox.transport import SandboxRoutingTransport
 
         return SandboxRoutingTransport(self.sandbox_app, SANDBOX_HOST)
 

@@ -6,7 +6,8 @@ import json
 import sqlite3
 from collections.abc import Callable
 
-from ops_mcp.audit import AuditRecord, AuditStore, cli
+from ops_mcp.audit import AuditRecord, AuditStore
+from ops_mcp.cli import audit_format as cli
 
 Make = Callable[..., AuditRecord]
 

@@ -12,8 +12,8 @@ import pytest
 
 from ops_mcp.catalogue import load_catalogue, manifest_dir
 from ops_mcp.catalogue.build import SAFE_SEGMENT_PATTERN, compact_schema, safe_path_schema
-from ops_mcp.catalogue.cli import expected_files, run_build
-from ops_mcp.tools import catalogue_definitions, tool_definition, validation_schema
+from ops_mcp.catalogue.tools import catalogue_definitions, tool_definition, validation_schema
+from ops_mcp.cli.manifest import expected_files, run_build
 
 ROOT = manifest_dir()
 SNAPSHOT = Path(__file__).parents[1] / "snapshots" / "tools.json"

@@ -10,9 +10,9 @@ import pytest
 from mcp import Client, MCPError
 from ops_harness import ERAS, employee_name, make_server, requested_timeoff, writes
 
-from ops_mcp.server.approvals import ApprovalStore
-from ops_mcp.server.approvals_cli import cmd_approvals
-from ops_mcp.server.sealing import request_state_security
+from ops_mcp.cli.approvals import cmd_approvals
+from ops_mcp.governance.approvals import ApprovalStore
+from ops_mcp.governance.sealing import request_state_security
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +42,7 @@ def approvals_cli(runtime, command: str, approval_id: str | None = None) -> int:
 @pytest.fixture
 def cli_state(runtime, monkeypatch):
     """Point ``ops-mcp approvals`` at the runtime's state dir, as a config file would."""
-    from ops_mcp.server import approvals_cli
+    from ops_mcp.cli import approvals as approvals_cli
 
     monkeypatch.setattr(
         approvals_cli, "_store", lambda config: ApprovalStore(runtime.state_dir / "approvals.sqlite3")

@@ -16,8 +16,8 @@ from mcp.client.streamable_http import streamable_http_client
 from ops_harness import HR_CONFIRM, requested_timeoff, sandbox_app, settings_for, writes
 
 from ops_mcp.runtime import build_runtime
-from ops_mcp.server.agent_auth import AgentTokenStore
-from ops_mcp.server.http import create_app, free_port
+from ops_mcp.transports.agent_auth import AgentTokenStore
+from ops_mcp.transports.http import create_app, free_port
 
 pytestmark = pytest.mark.anyio
 

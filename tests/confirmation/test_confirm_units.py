@@ -9,9 +9,9 @@ import time
 import pytest
 from ops_harness import backend_state, employee_name, requested_timeoff
 
-from ops_mcp.server.approvals import ApprovalStore, args_hash
-from ops_mcp.server.sealing import StateRejected, StateSealer, load_key
-from ops_mcp.server.summaries import Summarizer, _date_range
+from ops_mcp.governance.approvals import ApprovalStore, args_hash
+from ops_mcp.governance.sealing import StateRejected, StateSealer, load_key
+from ops_mcp.governance.summaries import Summarizer, _date_range
 
 pytestmark = pytest.mark.anyio
 

@@ -9,8 +9,8 @@ import pytest
 from mcp import Client
 from ops_harness import ERAS, backend_state, make_server, requested_timeoff, writes
 
-from ops_mcp.server.approvals import ApprovalStore
-from ops_mcp.tokens import count_tokens
+from ops_mcp.catalogue.tokens import count_tokens
+from ops_mcp.governance.approvals import ApprovalStore
 
 pytestmark = pytest.mark.anyio
 

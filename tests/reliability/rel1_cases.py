@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from ops_mcp.tools import validation_schema
+from ops_mcp.catalogue.tools import validation_schema
 
 from .rel1_schemas import (
     HOSTILE_NAMES,

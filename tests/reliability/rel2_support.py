@@ -21,7 +21,7 @@ from ops_mcp.config import SandboxConfig, Settings
 from ops_mcp.sandbox.embedded import embedded_sandbox_app
 from ops_mcp.sandbox.remote.credentials import SANDBOX_CREDENTIALS as REMOTE_CREDENTIALS
 from ops_mcp.sandbox.remoteops.credentials import SANDBOX_CREDENTIALS as REMOTEOPS_CREDENTIALS
-from ops_mcp.server.http import free_port
+from ops_mcp.transports.http import free_port
 
 
 @dataclass

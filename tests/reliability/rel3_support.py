@@ -20,7 +20,7 @@ from mcp import Client
 from ops_mcp.config import Settings
 from ops_mcp.runtime import Runtime, build_runtime
 from ops_mcp.sandbox.embedded import embedded_sandbox_app
-from ops_mcp.server.http import create_app, free_port
+from ops_mcp.transports.http import create_app, free_port
 
 CALL_TIMEOUT_S = 20
 

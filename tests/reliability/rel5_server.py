@@ -21,7 +21,7 @@ from mcp.client.streamable_http import streamable_http_client
 import ops_mcp
 from ops_mcp.sandbox.remote.credentials import SANDBOX_CREDENTIALS as REMOTE_CREDENTIALS
 from ops_mcp.sandbox.remoteops.credentials import SANDBOX_CREDENTIALS as REMOTEOPS_CREDENTIALS
-from ops_mcp.server.http import free_port
+from ops_mcp.transports.http import free_port
 
 OPS_MCP = str(Path(sys.executable).with_name("ops-mcp"))
 

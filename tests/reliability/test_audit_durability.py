@@ -28,7 +28,7 @@ from ops_mcp.audit import AuditRecord
 from ops_mcp.audit.records import DECISIONS
 from ops_mcp.config import Settings
 from ops_mcp.runtime import build_runtime
-from ops_mcp.server.stdio import build_stdio_server
+from ops_mcp.transports.stdio import build_stdio_server
 
 from .recorder import record
 from .rel5_server import ServerProcess, add_agent_token, call_text, http_session, ops_mcp_cli, write_config

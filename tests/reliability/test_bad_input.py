@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from ops_mcp.catalogue import load_catalogue
-from ops_mcp.server.agent_auth import AgentTokenStore
-from ops_mcp.server.stdio import build_stdio_server
+from ops_mcp.transports.agent_auth import AgentTokenStore
+from ops_mcp.transports.stdio import build_stdio_server
 
 from .recorder import record
 from .rel1_cases import CATEGORIES, Tool

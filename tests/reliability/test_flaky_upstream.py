@@ -26,7 +26,7 @@ import pytest
 from mcp import Client
 
 from ops_mcp.runtime import build_runtime
-from ops_mcp.server.stdio import build_stdio_server
+from ops_mcp.transports.stdio import build_stdio_server
 
 from .recorder import record
 from .rel2_support import SandboxServer, sandbox_server, settings_against

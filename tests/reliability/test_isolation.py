@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from ops_mcp.server.agent_auth import AgentTokenStore
 from ops_mcp.server.discovery import CALL, DESCRIBE, SEARCH
-from ops_mcp.server.stdio import build_stdio_server
+from ops_mcp.transports.agent_auth import AgentTokenStore
+from ops_mcp.transports.stdio import build_stdio_server
 
 from .recorder import record
 from .rel3_spellings import FIXED, skeleton, spelling

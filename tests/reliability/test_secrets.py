@@ -24,9 +24,9 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from ops_mcp.server.agent_auth import AgentTokenStore
-from ops_mcp.server.stdio import build_stdio_server
-from ops_mcp.server.webhooks import SECRETS_FILE, WebhookSecrets
+from ops_mcp.events.receiver import SECRETS_FILE, WebhookSecrets
+from ops_mcp.transports.agent_auth import AgentTokenStore
+from ops_mcp.transports.stdio import build_stdio_server
 
 from .recorder import record
 from .rel3_canary import ENV, FAULTS_APPLIED, Canary

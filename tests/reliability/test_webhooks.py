@@ -25,9 +25,9 @@ import pytest
 import uvicorn
 
 from ops_mcp.config import load_settings
+from ops_mcp.events.receiver import WebhookSecrets
 from ops_mcp.runtime import build_runtime
-from ops_mcp.server.http import create_app, free_port
-from ops_mcp.server.webhooks import WebhookSecrets
+from ops_mcp.transports.http import create_app, free_port
 
 from .recorder import record
 from .rel5_server import write_config

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 from mcp import Client
 
-from ops_mcp.server.stdio import build_stdio_server
+from ops_mcp.transports.stdio import build_stdio_server
 
 from .conftest import ERAS, PEOPLE_OPS, backend_state
 

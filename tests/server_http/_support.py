@@ -18,8 +18,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from ops_mcp.config import load_settings
 from ops_mcp.runtime import build_runtime
-from ops_mcp.server.agent_auth import AgentTokenStore
-from ops_mcp.server.http import create_app, free_port
+from ops_mcp.transports.agent_auth import AgentTokenStore
+from ops_mcp.transports.http import create_app, free_port
 
 # hr reads and approves time off; dispatch has RemoteOps areas only (so no Remote events); both on the
 # embedded sandbox. No confirmation rules: these tests are about transport, identity and events.

@@ -12,7 +12,7 @@ import httpx
 
 from ops_mcp.cli import main
 from ops_mcp.config import load_settings
-from ops_mcp.server.agent_auth import AgentTokenStore
+from ops_mcp.transports.agent_auth import AgentTokenStore
 
 
 def test_agents_add_list_revoke(config_path, capsys) -> None:

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from ops_mcp.config import load_settings
-from ops_mcp.server.agent_auth import AgentTokenStore
+from ops_mcp.transports.agent_auth import AgentTokenStore
 
 from ._support import ERAS, TRANSPORTS, connected, issue_token, serve
 

@@ -20,13 +20,13 @@ from typing import Any
 
 import mcp_types as t
 
+from ..calls.executor import CallContext, ToolExecutor
+from ..calls.results import error_result, json_result
 from ..catalogue.models import Endpoint
+from ..catalogue.tools import tool_definition
+from ..governance.confirmation import APPROVAL_ARG, APPROVAL_SCHEMA
 from ..policy import AgentPolicy
 from ..runtime import Runtime
-from ..tools import tool_definition
-from .confirmation import APPROVAL_ARG, APPROVAL_SCHEMA
-from .executor import CallContext, ToolExecutor
-from .results import error_result, json_result
 from .search_index import SearchIndex
 
 SEARCH, DESCRIBE, CALL = "ops_search_tools", "ops_describe_tool", "ops_call_tool"
@@ -101,7 +101,7 @@ META_TOOLS = _meta_tools()
 
 
 def definition_tokens(definition: dict[str, Any]) -> int:
-    from ..tokens import count_tokens
+    from ..catalogue.tokens import count_tokens
 
     return count_tokens(json.dumps(definition, separators=(",", ":"), ensure_ascii=False))
 

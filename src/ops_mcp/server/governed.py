@@ -12,9 +12,9 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver import server as _sdk_server
 
 from .. import __version__
+from ..calls.executor import CallContext, ToolExecutor
+from ..catalogue.tools import tool_definition
 from ..runtime import Runtime
-from ..tools import tool_definition
-from .executor import CallContext, ToolExecutor
 from .providers import ResourceProvider, ToolProvider, ToolView
 
 # ops-mcp configures logging itself (stderr, see server/cli.py). MCPServer's default installs a Rich
@@ -41,7 +41,7 @@ class GovernedServer(MCPServer):
         **kwargs: Any,
     ) -> None:
         if "request_state_security" not in kwargs:
-            from .sealing import request_state_security
+            from ..governance.sealing import request_state_security
 
             # One key for every worker and restart: a 2026 retry may land on another replica.
             kwargs["request_state_security"] = request_state_security(runtime.state_dir)
@@ -61,7 +61,7 @@ class GovernedServer(MCPServer):
 
     def _make_confirmer(self):
         try:
-            from .confirmation import Confirmations
+            from ..governance.confirmation import Confirmations
         except ImportError:  # confirmation lands separately; without it confirm-listed writes are refused
             return None
         return Confirmations(self.runtime)
@@ -133,7 +133,7 @@ class GovernedServer(MCPServer):
             import logging
 
             logging.getLogger("ops_mcp.server").exception("tool %s failed unexpectedly", name)
-            from .results import error_result
+            from ..calls.results import error_result
 
             return error_result("ops-mcp hit an internal error running this tool; the operator can see it in the logs.")
 

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 import mcp_types as t
 
+from ..calls.executor import CallContext
 from ..policy import AgentPolicy
-from .executor import CallContext
 
 
 class ToolProvider(Protocol):

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..catalogue.models import Endpoint
-from ..tools import FIELDS_ARG, MAX_ITEMS_ARG
+from ..catalogue.tools import FIELDS_ARG, MAX_ITEMS_ARG
 
 OPS_ONLY_ARGS = (FIELDS_ARG, MAX_ITEMS_ARG)
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024

@@ -34,7 +34,7 @@ def register(sub: Any, add_config: Callable[[argparse.ArgumentParser], None]) ->
 
 def _store(config: str | None):
     from ..config import ConfigError, load_settings
-    from .approvals import ApprovalStore
+    from ..governance.approvals import ApprovalStore
 
     try:
         settings = load_settings(config)

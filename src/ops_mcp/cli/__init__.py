@@ -10,13 +10,13 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _cmd_manifest_build(args: argparse.Namespace) -> int:
-    from .catalogue.cli import run_build
+    from .manifest import run_build
 
     return run_build(args.openapi_dir, args.overlay_dir, args.out_dir, check=args.check, only=args.backend)
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from .sandbox.serve import serve_sandbox
+    from ..sandbox.serve import serve_sandbox
 
     return serve_sandbox(args.host, args.port, args.config)
 
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--config", help="ops-mcp.toml (its [sandbox] table tunes limits and faults)")
     sandbox.set_defaults(handler=_cmd_sandbox)
 
-    from .server.cli import register_commands  # server-side commands: serve, tools, audit, check, ...
+    from .server_cmds import register_commands  # server-side commands: serve, tools, audit, check, ...
 
     register_commands(sub)
     return parser

@@ -53,11 +53,11 @@ def register_commands(sub: Any) -> None:
     _add_config(check)
     check.set_defaults(handler=cmd_check)
 
-    from .http_cli import register_http_commands  # agents, webhooks, run (hosted agents over HTTP)
+    from .http_cmds import register_http_commands  # agents, webhooks, run (hosted agents over HTTP)
 
     register_http_commands(sub)
 
-    from .approvals_cli import register as register_approvals
+    from .approvals import register as register_approvals
 
     register_approvals(sub, _add_config)
 
@@ -95,10 +95,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _setup_logging()
     runtime = load_runtime(_config(args))
     if args.transport == "stdio":
-        from .stdio import run_stdio
+        from ..transports.stdio import run_stdio
 
         return run_stdio(runtime, _require_agent(runtime, args.agent))
-    from .http import run_http
+    from ..transports.http import run_http
 
     return run_http(runtime, transport=args.transport, host=args.host, port=args.port, stateless=args.stateless)
 
@@ -111,7 +111,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
     """Exactly what ``tools/list`` returns to this agent (discovery meta-tools, approval_id included)."""
     import anyio
 
-    from .stdio import build_stdio_server
+    from ..transports.stdio import build_stdio_server
 
     runtime = load_runtime(_config(args))
     agent = _require_agent(runtime, args.agent)
@@ -121,7 +121,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"tools": definitions}, indent=2, ensure_ascii=False))
         return 0
-    from ..tokens import count_tokens, exact
+    from ..catalogue.tokens import count_tokens, exact
     total = 0
     for definition in definitions:
         cost = count_tokens(json.dumps(definition, separators=(",", ":")))
@@ -134,9 +134,9 @@ def cmd_tools(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from ..audit import cli as audit_cli
     from ..audit import parse_since
     from ..config import ConfigError, load_settings
+    from . import audit_format as audit_cli
 
     try:
         settings = load_settings(_config(args))

@@ -8,7 +8,7 @@ from itertools import islice
 from typing import Any
 
 from ..catalogue.models import Endpoint
-from ..tools import validation_schema
+from ..catalogue.tools import validation_schema
 
 _MAX_REPORTED = 5
 _MAX_COLLECTED = 100  # a 100k-item array of wrong values must not cost 100k error objects

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .build import BuildError, build_file, dump_manifest, manifest_json_schema
-from .loader import BACKENDS, manifest_dir
+from ..catalogue.build import BuildError, build_file, dump_manifest, manifest_json_schema
+from ..catalogue.loader import BACKENDS, manifest_dir
 
 
 def expected_files(openapi_dir: Path, overlay_dir: Path, backends=BACKENDS) -> dict[str, str]:

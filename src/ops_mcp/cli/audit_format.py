@@ -16,8 +16,8 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from .since import parse_since
-from .store import AuditEntry, AuditStore
+from ..audit.since import parse_since
+from ..audit.store import AuditEntry, AuditStore
 
 
 def _when(ts: float) -> str:

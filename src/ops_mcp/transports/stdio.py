@@ -5,14 +5,14 @@ from __future__ import annotations
 import anyio
 
 from ..runtime import Runtime
-from .governed import GovernedServer
+from ..server.governed import GovernedServer
 
 
 def build_stdio_server(runtime: Runtime, agent: str) -> GovernedServer:
     """The agent's server; webhook events (received by an HTTP process sharing the state dir) are
     offered through the same feed as over HTTP."""
-    from .event_feed import EventFeed
-    from .events import EVENTS_FILE, EventStore
+    from ..events.feed import EventFeed
+    from ..events.store import EVENTS_FILE, EventStore
 
     feed = EventFeed(runtime, EventStore(runtime.state_dir / EVENTS_FILE))
     server = GovernedServer(runtime, resolve_agent=lambda: agent, transport="stdio", providers=[feed],

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from .catalogue.models import Endpoint, Manifest
+from .models import Endpoint, Manifest
 
 # Arguments ops-mcp adds on top of the upstream parameters.
 FIELDS_ARG = "fields"

@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .events import EventAreas, EventStore
+from .store import EventAreas, EventStore
 
 log = logging.getLogger("ops_mcp.webhooks")
 

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from .cli import _add_config, _config
+from .server_cmds import _add_config, _config
 
 # The agent ``run`` issues a demo token for: the first of these the config defines, else the first agent.
 DEMO_AGENTS = ("people-ops", "auditor", "dispatch-bot")
@@ -61,7 +61,7 @@ def _settings(config: str | None):
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
-    from .agent_auth import AgentTokenStore
+    from ..transports.agent_auth import AgentTokenStore
 
     settings = _settings(_config(args))
     store = AgentTokenStore(settings.state_dir())
@@ -103,8 +103,8 @@ def cmd_agents(args: argparse.Namespace) -> int:
 
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
-    from .events import EVENTS_FILE, EventStore
-    from .webhooks import WebhookSecrets
+    from ..events.receiver import WebhookSecrets
+    from ..events.store import EVENTS_FILE, EventStore
 
     settings = _settings(_config(args))
     secrets = WebhookSecrets(settings.state_dir())
@@ -126,8 +126,8 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
 def _register(args: argparse.Namespace, settings: Any, secrets: Any) -> int:
     import anyio
 
-    from .cli import _setup_logging, load_runtime
-    from .webhooks import register_webhooks
+    from ..events.receiver import register_webhooks
+    from .server_cmds import _setup_logging, load_runtime
 
     _setup_logging()
     base = args.url or settings.server.public_url
@@ -153,9 +153,9 @@ def _register(args: argparse.Namespace, settings: Any, secrets: Any) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .agent_auth import AgentTokenStore
-    from .cli import _setup_logging, load_runtime
-    from .http import free_port, run_http
+    from ..transports.agent_auth import AgentTokenStore
+    from ..transports.http import free_port, run_http
+    from .server_cmds import _setup_logging, load_runtime
 
     _setup_logging()
     runtime = load_runtime(_config(args))

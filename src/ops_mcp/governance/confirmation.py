@@ -25,11 +25,11 @@ from typing import Any
 import mcp_types as t
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from ..calls.executor import CallContext, Confirmed
+from ..calls.results import error_result
 from ..catalogue.models import Endpoint
 from ..runtime import Runtime
 from .approvals import ApprovalStore, Redemption, args_hash
-from .executor import CallContext, Confirmed
-from .results import error_result
 from .sealing import StateRejected, StateSealer, load_key
 from .summaries import Summarizer
 

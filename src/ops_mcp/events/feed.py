@@ -22,10 +22,10 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 
 from ..audit import parse_since
+from ..calls.executor import CallContext
+from ..calls.results import error_result, json_result
 from ..policy import AgentPolicy
-from .events import EventAreas, EventStore
-from .executor import CallContext
-from .results import error_result, json_result
+from .store import EventAreas, EventStore
 
 log = logging.getLogger("ops_mcp.events")
 

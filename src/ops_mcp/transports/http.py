@@ -30,14 +30,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from ..events.feed import EventFeed, EventNotifier
+from ..events.receiver import WebhookReceiver, WebhookSecrets, register_webhooks
+from ..events.store import EVENTS_FILE, EventStore
 from ..runtime import Runtime
+from ..server.governed import GovernedServer
 from .agent_auth import build_verifier
-from .event_feed import EventFeed, EventNotifier
-from .events import EVENTS_FILE, EventStore
-from .governed import GovernedServer
 from .memory import trim_periodically
 from .metrics import create_metrics
-from .webhooks import WebhookReceiver, WebhookSecrets, register_webhooks
 
 log = logging.getLogger("ops_mcp.http")
 
