@@ -12,7 +12,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_mounted_remoteops_pages_work_orders() -> None:
-    app = create_sandbox_app(SandboxSettings(remoteops=RemoteOpsSandboxSettings()))
+    settings = SandboxSettings()
+    settings.backends["remoteops"] = RemoteOpsSandboxSettings()
+    app = create_sandbox_app(settings)
     headers = {"Authorization": f"Bearer {SANDBOX_CREDENTIALS['northwind']}"}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sandbox") as client:
         r = await client.get("/remoteops/v1/work-orders", params={"limit": 2}, headers=headers)

@@ -53,6 +53,8 @@ class Envelope(_Model):
 class ErrorProfile(_Model):
     # "remote": {"message": ...} or {"errors": {field: [msg]}}; "problem+json": RFC 9457.
     shape: Literal["remote", "problem+json"]
+    # Error codes meaning "an earlier request with this Idempotency-Key is still running": wait, then repeat.
+    in_progress_codes: list[str] = []
 
 
 class RateLimitProfile(_Model):
@@ -63,11 +65,41 @@ class RateLimitProfile(_Model):
     reset_unit: Literal["milliseconds", "seconds", "epoch_seconds"]
 
 
+class WebhookRegistration(_Model):
+    """How the back end's own API registers a receiver: a catalogue tool and its fixed arguments."""
+
+    tool: str = Field(pattern=TOOL_NAME_PATTERN)
+    arguments: dict[str, Any] = {}
+    url_argument: str = "url"
+    # Where the answer carries the signing secret (the first present wins).
+    secret_fields: list[str] = ["signing_key", "secret"]
+
+
 class WebhookProfile(_Model):
     scheme: Literal["remote-hmac", "standard-webhooks"]
     signature_header: str | None = None
     timestamp_header: str | None = None
     tolerance_seconds: int = 300
+    registration: WebhookRegistration | None = None
+    # Event object types whose area is not "<backend>.<type>s", e.g. {"credit_note": "invoices"}.
+    type_areas: dict[str, str] = {}
+
+
+class FormsProfile(_Model):
+    """Where a back end serves the JSON-Schema forms that some request bodies must follow."""
+
+    schema_path: str  # e.g. /v1/countries/{country}/{form}
+    countries_path: str  # lists countries with their supported forms
+    # The object whose country decides the form when the call names it, not the country.
+    subject_path: str  # e.g. /v1/employments/{id}
+    subject_query: dict[str, str] = {}
+
+
+class SandboxProfile(_Model):
+    """The embedded emulator of this back end, if ops-mcp ships one."""
+
+    mount: str  # path prefix under the in-process sandbox host
+    default_tenant: str
 
 
 class BackendProfile(_Model):
@@ -80,7 +112,12 @@ class BackendProfile(_Model):
     pagination: Pagination
     errors: ErrorProfile
     rate_limit: RateLimitProfile
-    webhooks: WebhookProfile
+    webhooks: WebhookProfile | None = None
+    request_id_headers: list[str] = ["request-id", "x-request-id"]
+    forms: FormsProfile | None = None
+    sandbox: SandboxProfile | None = None
+    # One line for the server's instructions to agents, e.g. "Remote (HR)".
+    description: str = ""
 
 
 class Area(_Model):
@@ -164,6 +201,8 @@ class Manifest(_Model):
             seen.add(endpoint.tool)
             if endpoint.area not in self.areas:
                 raise ValueError(f"tool {endpoint.tool!r} uses undeclared area {endpoint.area!r}")
+            if endpoint.forms and self.backend.forms is None:
+                raise ValueError(f"tool {endpoint.tool!r} has form rules but the profile has no 'forms' section")
         for area in self.areas:
             if not area.startswith(f"{self.backend.name}."):
                 raise ValueError(f"area {area!r} must start with {self.backend.name!r}.")

@@ -40,13 +40,6 @@ log = logging.getLogger("ops_mcp.webhooks")
 
 SECRETS_FILE = "webhook_secrets.json"
 MAX_BODY_BYTES = 256 * 1024
-# How each back end's API registers a receiver: the catalogue tool and its fixed arguments. Data, so a new
-# back end with webhooks is one more entry (and its manifest's webhook profile).
-REGISTRATION: dict[str, tuple[str, dict[str, Any]]] = {
-    "remote": ("remote_create_webhook_callback", {"subscribe_to_all_events": True}),
-    "remoteops": ("remoteops_create_webhook_endpoint", {"enabled_events": ["*"], "description": "ops-mcp receiver"}),
-}
-SECRET_FIELDS = ("signing_key", "secret")
 DERIVED_ID_WINDOW = 2 * 3600  # longer than the senders' retry schedules (Remote: about 31 minutes)
 
 
@@ -198,7 +191,7 @@ class WebhookReceiver:
         self.store = store
         self.secrets = secrets
         self.areas = EventAreas(runtime.catalogue)
-        self.profiles = {name: m.backend.webhooks for name, m in runtime.catalogue.items()}
+        self.profiles = {name: m.backend.webhooks for name, m in runtime.catalogue.items() if m.backend.webhooks}
         self.schemes = {name: SCHEMES[p.scheme](p) for name, p in self.profiles.items()}
         self.on_event = on_event
         self.metrics = metrics
@@ -322,14 +315,16 @@ async def register_webhooks(runtime: Any, receiver_base: str, secrets: WebhookSe
         if (backends and backend not in backends) or (embedded is not None and tenant.embedded != embedded):
             continue
         url = f"{receiver_base.rstrip('/')}/webhooks/{backend}"
-        recipe = REGISTRATION.get(backend)
-        if recipe is None or recipe[0] not in endpoints:
+        # How to register comes from the back end's profile: a catalogue tool and its fixed arguments.
+        profile = runtime.catalogue[backend].backend.webhooks
+        recipe = profile.registration if profile is not None else None
+        if recipe is None or recipe.tool not in endpoints:
             results.append(Registration(backend, name, url, False, "this back end has no webhook registration"))
             continue
-        tool, fixed = recipe
-        outcome = await runtime.upstream.call(tenant.connection, endpoints[tool], {"url": url, **fixed})
+        arguments = {recipe.url_argument: url, **recipe.arguments}
+        outcome = await runtime.upstream.call(tenant.connection, endpoints[recipe.tool], arguments)
         data = outcome.data if outcome.ok and isinstance(outcome.data, dict) else {}
-        secret = next((data[k] for k in SECRET_FIELDS if isinstance(data.get(k), str)), None)
+        secret = next((data[k] for k in recipe.secret_fields if isinstance(data.get(k), str)), None)
         if secret is None:
             message = outcome.error.message if outcome.error is not None else "no signing secret in the answer"
             results.append(Registration(backend, name, url, False, message))

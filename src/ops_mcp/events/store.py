@@ -20,14 +20,6 @@ log = logging.getLogger("ops_mcp.events")
 
 EVENTS_FILE = "events.sqlite3"
 RETENTION_SECONDS = 30 * 86400
-# Object types whose area is not simply "<backend>.<type>s": data, not code paths. Types not covered
-# here or by the manifests' ``events`` lists map to no area, and so are shown to nobody.
-TYPE_ALIASES: dict[str, dict[str, str]] = {
-    "remote": {"contract_amendment": "contracts", "employment_contract": "contracts",
-               "contractor_invoice": "invoices", "billing_document": "invoices", "payslip": "payroll"},
-    "remoteops": {"site": "customers", "credit_note": "invoices", "equipment": "assets", "inventory": "assets",
-                  "stock": "assets"},
-}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -60,6 +52,12 @@ class EventAreas:
 
     def __init__(self, catalogue: dict[str, Any]) -> None:
         self._areas = {name: list(manifest.areas) for name, manifest in catalogue.items()}
+        # Object types whose area is not simply "<backend>.<type>s" come from each profile; types not
+        # covered there or by the manifests' ``events`` lists map to no area, and so are shown to nobody.
+        self._aliases = {
+            name: dict(manifest.backend.webhooks.type_areas) if manifest.backend.webhooks else {}
+            for name, manifest in catalogue.items()
+        }
         self._exact: dict[tuple[str, str], list[str]] = {}
         for name, manifest in catalogue.items():
             for endpoint in manifest.endpoints:
@@ -71,7 +69,7 @@ class EventAreas:
     def area_of(self, backend: str, event_type: str) -> str | None:
         areas = self._areas.get(backend, [])
         kind = event_type.split(".", 1)[0]
-        alias = TYPE_ALIASES.get(backend, {}).get(kind)
+        alias = self._aliases.get(backend, {}).get(kind)
         # The object the event is about decides its area, e.g. work_order.created → work orders, even
         # though a contracts endpoint can also cause it.
         for candidate in (alias, kind + "s", kind[:-1] + "ies" if kind.endswith("y") else None, kind):
@@ -85,7 +83,7 @@ class EventAreas:
     def areas_with_events(self, backend: str) -> list[str]:
         """Every area of ``backend`` an event can belong to (a feed exists for it)."""
         found = {a for (b, _), areas in self._exact.items() if b == backend for a in areas}
-        found |= {f"{backend}.{v}" for v in TYPE_ALIASES.get(backend, {}).values()}
+        found |= {f"{backend}.{v}" for v in self._aliases.get(backend, {}).values()}
         return [a for a in self._areas.get(backend, []) if a in found]
 
 

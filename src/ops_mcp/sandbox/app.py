@@ -1,8 +1,8 @@
-"""The combined sandbox: Remote under `/remote`, RemoteOps under `/remoteops/v1`, on one ASGI app."""
+"""The combined sandbox: every shipped emulator on one ASGI app, each under the mount its back end's
+manifest profile names (Remote under ``/remote``, RemoteOps under ``/remoteops/v1``)."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,63 +11,64 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from ops_mcp.sandbox.remoteops import SANDBOX_CREDENTIALS as REMOTEOPS_CREDENTIALS
-from ops_mcp.sandbox.remoteops import RemoteOpsSandboxSettings, create_remoteops_app
-
-REMOTE_PREFIX = "/remote"
-REMOTEOPS_PREFIX = "/remoteops/v1"
+from ..catalogue import load_catalogue
+from ..config import SandboxConfig
+from .emulators import EMULATORS
 
 
-def _remote_package() -> Any | None:
-    """The Remote emulator, imported lazily so this module works without it."""
-    try:
-        return importlib.import_module("ops_mcp.sandbox.remote")
-    except ImportError:
-        return None
-
-
-def _default_remote_settings() -> Any:
-    package = _remote_package()
-    return package.RemoteSandboxSettings() if package is not None else None
+def _default_settings() -> dict[str, Any]:
+    config = SandboxConfig()
+    return {name: emulator.settings(config) for name, emulator in EMULATORS.items()}
 
 
 @dataclass
 class SandboxSettings:
-    remote: Any = field(default_factory=_default_remote_settings)  # RemoteSandboxSettings
-    remoteops: RemoteOpsSandboxSettings = field(default_factory=RemoteOpsSandboxSettings)
+    """Per back end, the settings object of its emulator (e.g. ``RemoteSandboxSettings``)."""
+
+    backends: dict[str, Any] = field(default_factory=_default_settings)
+
+    @property
+    def remote(self) -> Any:
+        return self.backends["remote"]
+
+    @property
+    def remoteops(self) -> Any:
+        return self.backends["remoteops"]
+
+
+def mounts() -> dict[str, str]:
+    """Back end → path prefix, from the manifest profiles of the back ends that ship an emulator."""
+    found = {}
+    for name, manifest in load_catalogue().items():
+        if name in EMULATORS and manifest.backend.sandbox is not None:
+            found[name] = manifest.backend.sandbox.mount
+    return found
 
 
 def create_sandbox_app(settings: SandboxSettings | None = None) -> Starlette:
     settings = settings or SandboxSettings()
-    remoteops_app = create_remoteops_app(settings.remoteops)
-    mounts: list[Mount | Route] = [Mount(REMOTEOPS_PREFIX, app=remoteops_app)]
-    backends = {"remoteops": REMOTEOPS_PREFIX}
-    remote_app = None
-    package = _remote_package()
-    if package is not None:
-        remote_app = package.create_remote_app(settings.remote)
-        mounts.append(Mount(REMOTE_PREFIX, app=remote_app))
-        backends["remote"] = REMOTE_PREFIX
+    prefixes = mounts()
+    apps = {name: EMULATORS[name].app(settings.backends[name]) for name in prefixes}
 
     async def index(request: Request) -> JSONResponse:
-        return JSONResponse({"object": "sandbox", "backends": backends})
+        return JSONResponse({"object": "sandbox", "backends": prefixes})
 
-    app = Starlette(routes=[Route("/", index), *mounts])
-    app.state.remoteops = remoteops_app
-    app.state.remote = remote_app
+    routes: list[Mount | Route] = [Route("/", index)]
+    routes += [Mount(prefixes[name], app=sub) for name, sub in apps.items()]
+    app = Starlette(routes=routes)
+    for name, sub in apps.items():
+        setattr(app.state, name, sub)
     return app
 
 
 def banner(base_url: str) -> str:
-    """What `ops-mcp sandbox` prints: both base URLs and the tokens to use."""
+    """What `ops-mcp sandbox` prints: each emulator's base URL and the credentials to use."""
     base = base_url.rstrip("/")
+    catalogue = load_catalogue()
     lines = ["ops-mcp sandbox (no real back ends; data is seeded and resets on restart)", ""]
-    package = _remote_package()
-    if package is not None:
-        lines += [f"Remote     {base}{REMOTE_PREFIX}/v1   (OAuth: {base}{REMOTE_PREFIX}/auth/oauth2/token)"]
-        lines += [f"  {name:<30} {value}" for name, value in package.SANDBOX_CREDENTIALS.items()]
+    for name, prefix in mounts().items():
+        lines.append(f"{catalogue[name].backend.title:<10} {base}{prefix}")
+        lines += [f"  {key:<30} {value}" for key, value in EMULATORS[name].credentials().items()]
         lines.append("")
-    lines += [f"RemoteOps  {base}{REMOTEOPS_PREFIX}   (Authorization: Bearer <key>)"]
-    lines += [f"  {name:<30} {value}" for name, value in REMOTEOPS_CREDENTIALS.items()]
-    lines += ["", f"Control: GET {base}{REMOTEOPS_PREFIX}/_sandbox/requests, PUT {base}{REMOTEOPS_PREFIX}/_sandbox/faults"]
+    lines.append("Control (each emulator): GET <base>/_sandbox/requests, PUT <base>/_sandbox/faults")
     return "\n".join(lines)

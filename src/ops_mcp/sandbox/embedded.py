@@ -5,26 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import SandboxConfig
+from .emulators import EMULATORS
 
 
 def sandbox_settings(config: SandboxConfig | None = None) -> Any:
     from .app import SandboxSettings
-    from .remote import RemoteSandboxSettings
-    from .remoteops import RemoteOpsSandboxSettings
 
     config = config or SandboxConfig()
-    return SandboxSettings(
-        remote=RemoteSandboxSettings(
-            rate_limit=config.remote_rate_limit,
-            window_seconds=config.window_seconds,
-            webhook_time_scale=config.webhook_time_scale,
-        ),
-        remoteops=RemoteOpsSandboxSettings(
-            rate_limit=config.remoteops_rate_limit,
-            window_seconds=config.window_seconds,
-            webhook_time_scale=config.webhook_time_scale,
-        ),
-    )
+    return SandboxSettings({name: emulator.settings(config) for name, emulator in EMULATORS.items()})
 
 
 def embedded_sandbox_app(config: SandboxConfig | None = None) -> Any:

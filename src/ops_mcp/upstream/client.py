@@ -45,7 +45,6 @@ from .shaping import drop_large_fields, fit_items, page_continuation, project, s
 
 Progress = Callable[[float, "float | None", str], Awaitable[None]]
 USER_AGENT = "ops-mcp/0.1"
-_IN_PROGRESS = "idempotency-request-in-progress"
 _PLACEHOLDER = re.compile(r"^\{.+\}$")
 
 
@@ -309,7 +308,7 @@ class UpstreamClient:
     ) -> None:
         body = prepared.json_body
         try:
-            problems = await self._forms.check(connection, endpoint, arguments, body)
+            problems = await self._forms.check(self._profile(connection).forms, connection, endpoint, arguments, body)
         except UpstreamCallError as exc:
             raise _Failed(exc.error) from None
         except FormProblem as exc:
@@ -468,8 +467,8 @@ class UpstreamClient:
             now = self._clock()
             reading = read_headers(response.headers, profile.rate_limit, now, time.time())
             budget.observe(ticket, reading, response.status_code, now)
-            state.request_id = (
-                response.headers.get("request-id") or response.headers.get("x-request-id") or state.request_id
+            state.request_id = next(
+                (response.headers[h] for h in profile.request_id_headers if h in response.headers), state.request_id
             )
             self._emit(
                 UpstreamEvent(
@@ -515,13 +514,13 @@ class UpstreamClient:
                 status == 409
                 and key is not None
                 and isinstance(body, dict)
-                and body.get("code") == _IN_PROGRESS
+                and body.get("code") in profile.errors.in_progress_codes
             ):
                 error_attempts += 1
                 if error_attempts < self._retry.max_attempts + 2:
                     retry_after = _float(response.headers.get("retry-after")) or 1.0
                     await self._backoff(
-                        connection, tool, error_attempts, retry_after, _IN_PROGRESS, floor_only=True
+                        connection, tool, error_attempts, retry_after, "request in progress", floor_only=True
                     )
                     continue
                 return result

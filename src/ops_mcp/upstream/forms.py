@@ -1,8 +1,9 @@
 """Remote country forms: validate a body locally before the write, so the agent gets every
 field's problem at once and the back end sees no doomed write.
 
-Form schemas come from ``GET /v1/countries/{country}/{form}`` (``{data: <schema>}``) and are cached
-per (connection, country, form, query) for ``ttl_s``. Validation is JSON Schema Draft 2020-12;
+Where forms live comes from the back end's profile (``backend.forms``; for Remote
+``GET /v1/countries/{country}/{form}`` → ``{data: <schema>}``). Schemas are cached per (connection,
+country, form, query) for ``ttl_s``. Validation is JSON Schema Draft 2020-12;
 ``x-*`` keywords are annotations jsonschema ignores, except ``x-jsf-errorMessage``, whose text
 replaces the message of the keyword it names (as Remote's own form library does).
 """
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from ..catalogue.models import Endpoint, FormRule
+from ..catalogue.models import Endpoint, FormRule, FormsProfile
 from .connection import Connection
 
 GetJson = Callable[[Connection, str, dict[str, Any] | None], Awaitable[tuple[int, Any]]]
@@ -141,27 +142,28 @@ class FormValidator:
         self.fetches = 0
 
     async def check(
-        self, connection: Connection, endpoint: Endpoint, arguments: dict[str, Any], body: Any
+        self, forms: FormsProfile | None, connection: Connection, endpoint: Endpoint, arguments: dict[str, Any],
+        body: Any,
     ) -> dict[str, list[str]]:
         """All per-field problems of ``body`` under ``endpoint.forms`` (empty: valid)."""
-        if not endpoint.forms or not isinstance(body, dict):
+        if forms is None or not endpoint.forms or not isinstance(body, dict):
             return {}
         problems: dict[str, list[str]] = {}
         for rule in endpoint.forms:
             targets = [k for k in body if rule.body_key == "*" or k == rule.body_key]
             if not targets:
                 continue
-            country = await self._country(connection, rule, arguments)
+            country = await self._country(forms, connection, rule, arguments)
             if country is None:
                 continue
             query = {k: _fill(v, arguments) for k, v in rule.query.items()}
             if rule.body_key == "*":
-                supported = await self._supported_forms(connection, country)
+                supported = await self._supported_forms(forms, connection, country)
                 pairs = [(k, k) for k in targets if k in supported]
             else:
                 pairs = [(rule.body_key, rule.form or rule.body_key)]
             for body_key, form in pairs:
-                schema = await self._schema(connection, country, form, query)
+                schema = await self._schema(forms, connection, country, form, query)
                 problems.update(validate(schema, body[body_key], body_key))
         return problems
 
@@ -181,7 +183,9 @@ class FormValidator:
             raise FormProblem(f"could not fetch {path}", status, body)
         return body.get("data") if isinstance(body, dict) and "data" in body else body
 
-    async def _country(self, connection: Connection, rule: FormRule, arguments: dict[str, Any]) -> str | None:
+    async def _country(
+        self, forms: FormsProfile, connection: Connection, rule: FormRule, arguments: dict[str, Any]
+    ) -> str | None:
         if rule.country_arg:
             value = arguments.get(rule.country_arg)
             return str(value) if value else None
@@ -189,10 +193,10 @@ class FormValidator:
             employment_id = arguments.get(rule.country_of_employment)
             if not employment_id:
                 return None
-            path = f"/v1/employments/{quote(str(employment_id), safe='')}"
+            path = forms.subject_path.replace("{id}", quote(str(employment_id), safe=""))
             data = await self._cached(
                 (connection, "employment-country", str(employment_id)),
-                lambda: self._get(connection, path, {"exclude_files": "true"}),
+                lambda: self._get(connection, path, dict(forms.subject_query) or None),
             )
             employment = data.get("employment", data) if isinstance(data, dict) else {}
             country = employment.get("country") if isinstance(employment, dict) else None
@@ -201,9 +205,9 @@ class FormValidator:
             return country or (employment.get("country_code") if isinstance(employment, dict) else None)
         return None
 
-    async def _supported_forms(self, connection: Connection, country: str) -> set[str]:
+    async def _supported_forms(self, forms: FormsProfile, connection: Connection, country: str) -> set[str]:
         countries = await self._cached(
-            (connection, "countries"), lambda: self._get(connection, "/v1/countries", None)
+            (connection, "countries"), lambda: self._get(connection, forms.countries_path, None)
         )
         rows = countries if isinstance(countries, list) else (countries or {}).get("countries", [])
         for row in rows:
@@ -211,8 +215,10 @@ class FormValidator:
                 return set(row.get("supported_json_schemas") or [])
         return set()
 
-    async def _schema(self, connection: Connection, country: str, form: str, query: dict[str, str]) -> dict:
-        path = f"/v1/countries/{quote(country, safe='')}/{quote(form, safe='')}"
+    async def _schema(
+        self, forms: FormsProfile, connection: Connection, country: str, form: str, query: dict[str, str]
+    ) -> dict:
+        path = forms.schema_path.replace("{country}", quote(country, safe="")).replace("{form}", quote(form, safe=""))
         key = (connection, "form", country, form, tuple(sorted(query.items())))
         schema = await self._cached(key, lambda: self._get(connection, path, query or None))
         if isinstance(schema, dict) and isinstance(schema.get("schema"), dict):
