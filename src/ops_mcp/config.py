@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 AccessLevel = Literal["off", "read", "full"]
 ToolMode = Literal["auto", "static", "discovery"]
+# Who may say yes to a confirm-listed write: only a person out of band (CLI, console), or the client itself.
+ConfirmVia = Literal["person", "client"]
 DEFAULT_CONNECTION = "default"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -72,6 +74,17 @@ class AgentConfig(_Strict):
     connections: dict[str, str] = Field(default={}, description="Back end → connection (tenant) name.")
     tool_mode: ToolMode = "auto"
     token_budget: int = Field(default=6000, gt=0)
+    confirm_via: ConfirmVia = Field(
+        default="client",
+        description="'person': only a person out of band (ops-mcp approvals, the console) may approve; "
+        "'client': the MCP client may ask its user (elicitation).",
+    )
+
+
+class CatalogueConfig(_Strict):
+    manifests: list[Path] = Field(
+        default=[], description="More back ends: manifest files (relative paths are relative to the config file)."
+    )
 
 
 class StorageConfig(_Strict):
@@ -127,6 +140,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPS_MCP_", env_nested_delimiter="__", extra="forbid")
 
     storage: StorageConfig = StorageConfig()
+    catalogue: CatalogueConfig = CatalogueConfig()
     backends: dict[str, BackendConfig] = {}
     agents: dict[str, AgentConfig] = {}
     audit: AuditConfig = AuditConfig()
@@ -155,6 +169,10 @@ class Settings(BaseSettings):
         data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         return Path(data_home) / "ops-mcp"
 
+    def extra_manifests(self) -> list[Path]:
+        base = self.config_path.parent if self.config_path else Path.cwd()
+        return [(base / path).resolve() for path in self.catalogue.manifests]
+
     def backend(self, name: str) -> BackendConfig:
         """The configured back end, or the embedded-sandbox default when the file does not name it."""
         return self.backends.get(name) or BackendConfig()
@@ -177,7 +195,8 @@ def find_config_path(explicit: str | os.PathLike | None) -> Path | None:
 
 
 def load_settings(explicit: str | os.PathLike | None = None) -> Settings:
-    """Read, expand and validate the configuration (structure only; see ``validate_against``)."""
+    """Read, expand and validate the configuration's structure. Names (areas, tools, connections) are
+    checked against the catalogue when the runtime is built (``runtime.build_runtime``)."""
     path = find_config_path(explicit)
     data: dict[str, Any] = {}
     if path is not None:

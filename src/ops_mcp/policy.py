@@ -6,10 +6,11 @@ tool outside the policy is simply unknown to the agent, whatever its spelling.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from .catalogue.models import Endpoint, Manifest
-from .config import AgentConfig, ConfigError
+from .config import AgentConfig, ConfigError, ConfirmVia, ToolMode
 
 LEVELS = {"off": 0, "read": 1, "full": 2}
 NEEDED = {"read": "read", "write": "full"}
@@ -23,7 +24,9 @@ class Decision:
     needs_confirmation: bool = False
 
 
-@dataclass
+# eq=False: a policy is identified by the object (hashable), so views can cache per policy and a
+# replaced policy (edited at run time) is simply a new key.
+@dataclass(eq=False)
 class AgentPolicy:
     name: str
     levels: dict[str, str]  # area -> level, every area of the catalogue present
@@ -31,6 +34,10 @@ class AgentPolicy:
     confirm_tools: frozenset[str] = frozenset()
     denied_tools: frozenset[str] = frozenset()
     endpoints: dict[str, Endpoint] = field(default_factory=dict)  # every tool of the catalogue
+    bindings: dict[str, str] = field(default_factory=dict)  # back end -> connection (tenant) name
+    tool_mode: ToolMode = "auto"
+    token_budget: int = 6000
+    confirm_via: ConfirmVia = "person"
 
     def level(self, area: str) -> str:
         return self.levels.get(area, "off")
@@ -59,6 +66,51 @@ class AgentPolicy:
             # The endpoint is kept for the audit record; the agent is only told "unknown tool".
             return Decision(False, endpoint, f"{endpoint.area} is {self.level(endpoint.area)} for {self.name}")
         return Decision(True, endpoint, "allowed", self.needs_confirmation(endpoint))
+
+
+class Policies:
+    """Every agent's policy, by name: what the executor, the tool list and the console read.
+
+    Policies can be replaced at run time (the operator console); listeners hear which agent changed so
+    open sessions can be told their tool list changed.
+    """
+
+    def __init__(self, policies: dict[str, AgentPolicy]) -> None:
+        self._policies = dict(policies)
+        self._listeners: list[Callable[[str], None]] = []
+
+    def get(self, agent: str | None) -> AgentPolicy | None:
+        return self._policies.get(agent) if agent is not None else None
+
+    def __getitem__(self, agent: str) -> AgentPolicy:
+        return self._policies[agent]
+
+    def __contains__(self, agent: object) -> bool:
+        return agent in self._policies
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._policies)
+
+    def __len__(self) -> int:
+        return len(self._policies)
+
+    def names(self) -> list[str]:
+        return sorted(self._policies)
+
+    def put(self, policy: AgentPolicy) -> None:
+        self._policies[policy.name] = policy
+        self._changed(policy.name)
+
+    def remove(self, agent: str) -> None:
+        if self._policies.pop(agent, None) is not None:
+            self._changed(agent)
+
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        self._listeners.append(listener)
+
+    def _changed(self, agent: str) -> None:
+        for listener in self._listeners:
+            listener(agent)
 
 
 def all_areas(catalogue: dict[str, Manifest]) -> dict[str, str]:
@@ -95,6 +147,9 @@ def build_policy(name: str, agent: AgentConfig, catalogue: dict[str, Manifest]) 
         confirm_tools=frozenset(confirm_tools),
         denied_tools=frozenset(agent.deny_tools),
         endpoints=endpoints,
+        tool_mode=agent.tool_mode,
+        token_budget=agent.token_budget,
+        confirm_via=agent.confirm_via,
     )
 
 

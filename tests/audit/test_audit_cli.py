@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable
 
 from ops_mcp.audit import AuditRecord, AuditStore
-from ops_mcp.cli import audit_format as cli
+from ops_mcp.cli import audit as cli
 
 Make = Callable[..., AuditRecord]
 

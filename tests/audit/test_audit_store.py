@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import sqlite3
@@ -115,14 +114,6 @@ def test_odd_values_still_stored(store: AuditStore, record: Make) -> None:
     store.append(rec)
     assert store.verify().ok
     assert store.tail(1)[0].record.arguments == {"raw": "[1 bytes]", "s": ["x"], "bad": "\ufffd"}
-
-
-def test_append_async(store: AuditStore, record: Make) -> None:
-    async def main() -> list[int]:
-        return list(await asyncio.gather(*(store.append_async(record()) for _ in range(20))))
-
-    assert sorted(asyncio.run(main())) == list(range(1, 21))
-    assert store.verify().ok
 
 
 def test_threads_share_one_store(store: AuditStore, record: Make) -> None:

@@ -9,43 +9,15 @@ from ops_mcp.config import Settings
 from ops_mcp.runtime import Runtime
 from ops_mcp.server.governed import GovernedServer
 
-SANDBOX_MOUNTS = {"remote": "/remote", "remoteops": "/remoteops/v1"}
 ERAS = ["legacy", "2026-07-28"]
 HR_CONFIRM = {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "tool_mode": "static"}
 
 
 def sandbox_app() -> Any:
-    """The embedded sandbox of both back ends (falls back to mounting the emulators that exist)."""
-    try:
-        from ops_mcp.sandbox.app import create_sandbox_app
-    except ImportError:
-        return _mounted_emulators()
+    """The embedded sandbox of both back ends."""
+    from ops_mcp.sandbox.app import create_sandbox_app
+
     return create_sandbox_app()
-
-
-def _mounted_emulators() -> Any:
-    from starlette.applications import Starlette
-    from starlette.routing import Mount
-
-    routes = []
-    from ops_mcp.sandbox.remote import create_remote_app
-
-    routes.append(Mount(SANDBOX_MOUNTS["remote"], create_remote_app()))
-    try:
-        from ops_mcp.sandbox.remoteops import create_remoteops_app
-    except ImportError:
-        pass
-    else:
-        routes.append(Mount(SANDBOX_MOUNTS["remoteops"], create_remoteops_app()))
-    return Starlette(routes=routes)
-
-
-def remoteops_available() -> bool:
-    try:
-        import ops_mcp.sandbox.remoteops  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def settings_for(state_dir: Path, agents: dict[str, dict]) -> Settings:
@@ -53,21 +25,12 @@ def settings_for(state_dir: Path, agents: dict[str, dict]) -> Settings:
         "remote": {"connections": {"acme": {"label": "Acme GmbH"}}},
         "remoteops": {"connections": {"northwind": {"label": "Northwind Elevators"}}},
     }
-    if not remoteops_available():
-        backends["remoteops"] = {"enabled": False}
     return Settings(storage={"dir": str(state_dir)}, backends=backends, agents=agents)
 
 
 def backend_state(runtime: Runtime, backend: str) -> Any:
     """The emulator's state (``requests`` log, ``data``) behind the sandbox app."""
-    app = runtime.sandbox_app
-    backends = getattr(app.state, "backends", None)
-    if backends is not None:
-        return backends[backend]
-    for route in app.routes:
-        if getattr(route, "path", None) == SANDBOX_MOUNTS[backend]:
-            return route.app.state.sandbox
-    raise LookupError(backend)
+    return getattr(runtime.sandbox_app.state, backend).state.sandbox
 
 
 def writes(runtime: Runtime, backend: str, fragment: str = "") -> list[Any]:
@@ -76,7 +39,7 @@ def writes(runtime: Runtime, backend: str, fragment: str = "") -> list[Any]:
 
 
 def make_server(runtime: Runtime, agent: str, **kwargs: Any) -> GovernedServer:
-    return GovernedServer(runtime, resolve_agent=lambda: agent, transport="stdio", **kwargs)
+    return runtime.mcp_server(resolve_agent=lambda: agent, transport="stdio", **kwargs)
 
 
 def requested_timeoff(runtime: Runtime, skip: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -11,7 +11,7 @@ from ops_harness import backend_state, employee_name, requested_timeoff
 
 from ops_mcp.governance.approvals import ApprovalStore, args_hash
 from ops_mcp.governance.sealing import StateRejected, StateSealer, load_key
-from ops_mcp.governance.summaries import Summarizer, _date_range
+from ops_mcp.governance.summaries import _date_range
 
 pytestmark = pytest.mark.anyio
 
@@ -130,7 +130,7 @@ def test_date_ranges_read_like_a_person_wrote_them():
 async def test_summary_resolves_the_target_and_the_person(runtime):
     args, timeoff = requested_timeoff(runtime)
     endpoint = runtime.policy("hr").endpoints["remote_approve_timeoff"]
-    text = await Summarizer(runtime).summarize("hr", endpoint, args)
+    text = await runtime.confirmer.summarizer.summarize("hr", endpoint, args)
     days = len(timeoff["timeoff_days"])
     assert text.startswith(f"Approve {days} day")
     assert f"for {employee_name(runtime, timeoff)}, Acme GmbH?" in text
@@ -146,7 +146,7 @@ async def test_summary_of_a_create_names_the_employee_and_dates(runtime):
         "timeoff_days": [{"day": f"2026-12-0{d}", "hours": 8} for d in (2, 3, 4)],
         "timeoff_type": "sick_leave",
     }
-    text = await Summarizer(runtime).summarize("hr", endpoint, arguments)
+    text = await runtime.confirmer.summarizer.summarize("hr", endpoint, arguments)
     name = employee_name(runtime, timeoff)
     assert text == f"Create 3 days of time off (2–4 Dec) for {name} (timeoff type: sick leave), Acme GmbH?"
 
@@ -156,7 +156,7 @@ async def test_summary_never_reads_what_the_agent_may_not(make_runtime):
     args, timeoff = requested_timeoff(runtime)
     before = len(backend_state(runtime, "remote").requests)
     endpoint = runtime.policy("hr").endpoints["remote_approve_timeoff"]
-    text = await Summarizer(runtime).summarize("hr", endpoint, args)
+    text = await runtime.confirmer.summarizer.summarize("hr", endpoint, args)
     paths = [r.path for r in backend_state(runtime, "remote").requests[before:]]
     assert not any("/employments/" in p for p in paths)  # employments are off for this agent
     assert f"for {timeoff['employment_id']}" in text
@@ -165,7 +165,7 @@ async def test_summary_never_reads_what_the_agent_may_not(make_runtime):
 async def test_summary_falls_back_to_ids_when_lookups_fail(runtime):
     args, _ = requested_timeoff(runtime)
     endpoint = runtime.policy("hr").endpoints["remote_approve_timeoff"]
-    summarizer = Summarizer(runtime)
+    summarizer = runtime.confirmer.summarizer
 
     async def broken(*_a, **_k):
         raise ConnectionError("down")
@@ -185,7 +185,7 @@ async def test_summary_of_a_field_service_write_names_the_job_site_and_status(ma
     order = body["data"][0]
     _, site = await runtime.upstream.request_json(connection, "GET", f"/sites/{order['site_id']}")
     endpoint = runtime.policy("ops").endpoints["remoteops_transition_work_order"]
-    text = await Summarizer(runtime).summarize(
+    text = await runtime.confirmer.summarizer.summarize(
         "ops", endpoint, {"work_order_id": order["id"], "to": "completed"}
     )
     assert text.startswith(f"Transition work order {order['number']} to completed")

@@ -15,6 +15,8 @@ from ops_mcp.governance.approvals import ApprovalStore
 pytestmark = pytest.mark.anyio
 
 META = {"ops_search_tools", "ops_describe_tool", "ops_call_tool"}
+# Every server also offers the events feed to an agent that can read an area with events (as over stdio).
+EVENTS = "ops_list_events"
 
 
 async def search(client: Client, query: str, limit: int = 3) -> list[str]:
@@ -32,7 +34,8 @@ async def test_everything_allowed_means_three_small_meta_tools(make_runtime, mod
     runtime = make_runtime()
     async with Client(make_server(runtime, "ops"), mode=mode) as c:
         tools = (await c.list_tools()).tools
-    assert {tool.name for tool in tools} == META
+    assert {tool.name for tool in tools} == META | {EVENTS}
+    tools = [tool for tool in tools if tool.name in META]
     cost = sum(
         count_tokens(
             json.dumps(tool.model_dump(by_alias=True, exclude_none=True, mode="json"), separators=(",", ":"))
@@ -83,7 +86,7 @@ async def test_find_describe_and_call_a_remote_and_a_remoteops_tool(make_runtime
 async def test_a_narrower_policy_cannot_find_describe_or_call_other_tools(make_runtime, mode):
     runtime = make_runtime({"reader": {"areas": {"remote.timeoff": "read"}, "tool_mode": "discovery"}})
     async with Client(make_server(runtime, "reader"), mode=mode) as c:
-        assert {tool.name for tool in (await c.list_tools()).tools} == META
+        assert {tool.name for tool in (await c.list_tools()).tools} == META | {EVENTS}
         found = await search(c, "approve time off", limit=10)
         assert found and all(
             name in {"remote_list_timeoff", "remote_get_timeoff", "remote_list_timeoff_types"}
@@ -171,7 +174,7 @@ async def test_auto_mode_follows_the_token_budget_and_static_never_switches(make
         tight = {tool.name for tool in (await c.list_tools()).tools}
     async with Client(make_server(runtime, "static")) as c:
         static = {tool.name for tool in (await c.list_tools()).tools}
-    assert small == {"remote_list_timeoff", "remote_get_timeoff", "remote_list_timeoff_types"}
+    assert small == {"remote_list_timeoff", "remote_get_timeoff", "remote_list_timeoff_types", EVENTS}
     assert meta_refused.is_error and "Unknown tool" in meta_refused.content[0].text
-    assert tight == META
-    assert len(static) == 90 and not static & META
+    assert tight == META | {EVENTS}
+    assert len(static) == 91 and EVENTS in static and not static & META

@@ -122,10 +122,10 @@ def _main() -> int:
     logging.basicConfig(
         level=logging.DEBUG, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    import ops_mcp.cli.server_cmds as server_cli
+    import ops_mcp.cli.serve as serve_cli
     import ops_mcp.sandbox.embedded as embedded
 
-    server_cli._setup_logging = lambda: None  # keep DEBUG (the CLI would set INFO, httpx WARNING)
+    serve_cli.setup_logging = lambda: None  # keep DEBUG (the CLI would set INFO, httpx WARNING)
     faults = spec.get("faults") or {}
     if faults:
         import atexit

@@ -220,7 +220,7 @@ def test_an_agent_without_areas_sees_and_runs_nothing(rig) -> None:
 
 def test_a_tenant_bound_agent_cannot_read_or_change_another_tenants_objects(rig) -> None:
     runtime, sandbox, _, _ = rig
-    credentials = {(b, n): t.connection.token for (b, n), t in runtime.tenants.items()}
+    credentials = {(t.backend, t.name): t.connection.token for t in runtime.tenants.all()}
     own = {f"Bearer {credentials[('remote', 'acme')]}", f"Bearer {credentials[('remoteops', 'northwind')]}"}
     with (
         driven(build_stdio_server(runtime, "globex_hr"), "legacy") as globex,

@@ -24,7 +24,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from ops_mcp.events.receiver import SECRETS_FILE, WebhookSecrets
+from ops_mcp.events.secrets import SECRETS_FILE, WebhookSecrets
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.stdio import build_stdio_server
 

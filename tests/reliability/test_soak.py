@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from ops_mcp.config import load_settings
-from ops_mcp.events.receiver import WebhookSecrets
+from ops_mcp.events.secrets import WebhookSecrets
 
 from .recorder import record
 from .rel5_server import ServerProcess, add_agent_token, call_text, http_session, ops_mcp_cli, write_config

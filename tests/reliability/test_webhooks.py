@@ -25,7 +25,7 @@ import pytest
 import uvicorn
 
 from ops_mcp.config import load_settings
-from ops_mcp.events.receiver import WebhookSecrets
+from ops_mcp.events.secrets import WebhookSecrets
 from ops_mcp.runtime import build_runtime
 from ops_mcp.transports.http import create_app, free_port
 

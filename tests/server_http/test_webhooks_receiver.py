@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from ops_mcp.config import load_settings
-from ops_mcp.events.receiver import WebhookSecrets
+from ops_mcp.events.secrets import WebhookSecrets
 
 from ._support import connected, issue_token, mcp_client, serve
 

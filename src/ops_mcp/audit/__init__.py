@@ -5,7 +5,7 @@ Knows nothing of MCP: the server builds an :class:`AuditRecord`, passes argument
 """
 
 from .records import DECISIONS, AuditRecord
-from .redact import DEFAULT_REDACTED_FIELDS, redact, redact_text
+from .redact import DEFAULT_REDACTED_FIELDS, Redaction, redact, redact_text
 from .sentence import render
 from .since import parse_since
 from .store import AuditEntry, AuditStore, VerifyResult
@@ -13,6 +13,7 @@ from .store import AuditEntry, AuditStore, VerifyResult
 __all__ = [
     "DECISIONS",
     "DEFAULT_REDACTED_FIELDS",
+    "Redaction",
     "AuditEntry",
     "AuditRecord",
     "AuditStore",

@@ -248,3 +248,18 @@ def make_scrubber(
     r = _Redactor((), secrets, patterns, max_string=4 * MAX_STRING)
     # Start one level up: the record wraps the arguments, which redact() already capped in depth.
     return lambda value: r.value(value, -1)
+
+
+class Redaction:
+    """The redaction rules of one deployment (field names + the credentials it holds), applied the same
+    way everywhere a text is stored or shown."""
+
+    def __init__(self, fields: Iterable[str] = DEFAULT_REDACTED_FIELDS, secrets: Iterable[str] = ()) -> None:
+        self.fields = tuple(fields)
+        self.secrets = tuple(secrets)
+
+    def arguments(self, arguments: Any) -> dict[str, Any]:
+        return redact(arguments, fields=self.fields, secrets=self.secrets)
+
+    def text(self, text: str) -> str:
+        return redact_text(text, secrets=self.secrets)

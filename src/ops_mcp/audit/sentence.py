@@ -210,6 +210,7 @@ def _ms(record: AuditRecord) -> str | None:
 
 
 def _outcome(record: AuditRecord) -> str:
+    parts: list[str | None]
     error = _clean(record.error, MAX_ERROR) if record.error else None
     status = None if record.http_status is None else str(record.http_status)
     d = record.decision

@@ -221,16 +221,6 @@ class AuditStore:
                 raise
         return seq
 
-    async def append_async(self, record: AuditRecord) -> int:
-        """Append from async code.
-
-        Deliberately synchronous inside: an append takes ~0.1 ms (see the micro-measure in
-        tests/audit), far less than a hop to a worker thread costs, and running it inline keeps
-        records in the order the calls finished. The only long wait would be another *process*
-        holding the write lock, which lasts one short transaction.
-        """
-        return self.append(record)
-
     @staticmethod
     def _head(db: sqlite3.Connection) -> tuple[int, str]:
         row = db.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
@@ -267,7 +257,8 @@ class AuditStore:
         """The most recent ``limit`` records matching every given filter, oldest first."""
         if decision is not None and decision not in DECISIONS:
             raise ValueError(f"unknown decision {decision!r}; expected one of {', '.join(sorted(DECISIONS))}")
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         for column, value in (("agent", agent), ("tool", tool), ("decision", decision)):
             if value is not None:
                 where.append(f"{column} = ?")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .models import Endpoint, Manifest, Parameters, ResponseSpec
 
@@ -185,7 +185,10 @@ def _endpoint(doc: dict, found: tuple, op_id: str, entry: dict, backend: dict) -
         body_encoding=encoding,
         body_flattened=flatten,
     )
-    access = entry.get("access") or ("read" if method == "GET" else "write")
+    access: Literal["read", "write"] = entry.get("access") or ("read" if method == "GET" else "write")
+    if access not in ("read", "write"):
+        raise BuildError(f"{op_id}: access must be 'read' or 'write', not {access!r}")
+    key_mode: Literal["none", "optional", "required"]
     x_idem = op.get("x-idempotency")
     if x_idem == "key-required" or (idempotency_header and idempotency_header.get("required")):
         key_mode = "required"
@@ -229,13 +232,18 @@ def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return out
 
 
-def _request_body(doc: dict, op: dict, notes: dict[str, str], omitted: set[str]) -> tuple[dict | None, str | None]:
+BodyEncoding = Literal["json", "multipart"]
+_BODY_MEDIA: tuple[tuple[str, BodyEncoding], ...] = (("application/json", "json"), ("multipart/form-data", "multipart"))
+
+
+def _request_body(doc: dict, op: dict, notes: dict[str, str],
+                  omitted: set[str]) -> tuple[dict | None, BodyEncoding | None]:
     body = op.get("requestBody")
     if not body:
         return None, None
     body = _resolve(doc, body)
     content = body.get("content", {})
-    for media, encoding in (("application/json", "json"), ("multipart/form-data", "multipart")):
+    for media, encoding in _BODY_MEDIA:
         if media in content:
             schema = content[media].get("schema", {"type": "object"})
             compacted = compact_schema(schema)

@@ -168,7 +168,7 @@ def output_schema(endpoint: Endpoint) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
 
-def annotations(endpoint: Endpoint) -> dict[str, bool]:
+def tool_annotations(endpoint: Endpoint) -> dict[str, bool]:
     read = endpoint.access == "read"
     return {
         "readOnlyHint": read,
@@ -186,7 +186,7 @@ def tool_definition(endpoint: Endpoint) -> dict[str, Any]:
         "description": endpoint.summary,
         "inputSchema": input_schema(endpoint),
         "outputSchema": output_schema(endpoint),
-        "annotations": annotations(endpoint),
+        "annotations": tool_annotations(endpoint),
     }
 
 

@@ -1,4 +1,5 @@
-"""The ``ops-mcp`` command. Sub-commands import what they need lazily to keep start-up lean."""
+"""The ``ops-mcp`` command: one module per command group, each importing what it needs lazily so that
+start-up stays lean."""
 
 from __future__ import annotations
 
@@ -6,44 +7,22 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from . import agents, approvals, audit, check, manifest, run, sandbox, serve, tools, webhooks
+
 Handler = Callable[[argparse.Namespace], int]
 
-
-def _cmd_manifest_build(args: argparse.Namespace) -> int:
-    from .manifest import run_build
-
-    return run_build(args.openapi_dir, args.overlay_dir, args.out_dir, check=args.check, only=args.backend)
-
-
-def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from ..sandbox.serve import serve_sandbox
-
-    return serve_sandbox(args.host, args.port, args.config)
+DESCRIPTION = (
+    "ops-mcp: a governed MCP tool server for Remote (HR) and RemoteOps (field service). "
+    "Agents see only what their policy allows; every call is recorded in a tamper-evident audit log."
+)
+GROUPS = (serve, run, tools, check, agents, approvals, audit, webhooks, sandbox, manifest)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ops-mcp", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ops-mcp", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    manifest = sub.add_parser("manifest", help="build or check the tool manifests")
-    manifest_sub = manifest.add_subparsers(dest="manifest_command", required=True)
-    build = manifest_sub.add_parser("build", help="derive manifests from OpenAPI documents + overlays")
-    build.add_argument("--check", action="store_true", help="fail if the committed manifests differ")
-    build.add_argument("--backend", choices=["remote", "remoteops"], help="only this back end")
-    build.add_argument("--openapi-dir", help="folder of OpenAPI documents (default tool_manifests/openapi)")
-    build.add_argument("--overlay-dir", help="folder of overlays (default tool_manifests/overlays)")
-    build.add_argument("--out-dir", help="where manifests are written (default tool_manifests)")
-    build.set_defaults(handler=_cmd_manifest_build)
-
-    sandbox = sub.add_parser("sandbox", help="serve the embedded Remote + RemoteOps sandbox")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8900)
-    sandbox.add_argument("--config", help="ops-mcp.toml (its [sandbox] table tunes limits and faults)")
-    sandbox.set_defaults(handler=_cmd_sandbox)
-
-    from .server_cmds import register_commands  # server-side commands: serve, tools, audit, check, ...
-
-    register_commands(sub)
+    for group in GROUPS:
+        group.register(sub)
     return parser
 
 

@@ -11,11 +11,12 @@ import getpass
 import json
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
+from .common import add_config, config_of, load_settings_or_exit
 
-def register(sub: Any, add_config: Callable[[argparse.ArgumentParser], None]) -> None:
+
+def register(sub: Any) -> None:
     approvals = sub.add_parser("approvals", help="list, approve or deny writes waiting for a person")
     add_config(approvals)
     commands = approvals.add_subparsers(dest="approvals_command", required=True)
@@ -27,25 +28,20 @@ def register(sub: Any, add_config: Callable[[argparse.ArgumentParser], None]) ->
     deny = commands.add_parser("deny", help="refuse it; the agent's retry is refused")
     deny.add_argument("id")
     for parser in (listing, approve, deny):
-        # SUPPRESS: without a value here the sub-command must not erase one given before it.
-        parser.add_argument("--config", default=argparse.SUPPRESS, help="ops-mcp.toml")
+        add_config(parser)
     approvals.set_defaults(handler=cmd_approvals)
 
 
-def _store(config: str | None):
-    from ..config import ConfigError, load_settings
+def _store(config: str | None) -> Any:
     from ..governance.approvals import ApprovalStore
+    from ..runtime import APPROVALS_FILE
 
-    try:
-        settings = load_settings(config)
-    except ConfigError as exc:
-        print(f"ops-mcp: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    return ApprovalStore(settings.state_dir() / "approvals.sqlite3")
+    settings = load_settings_or_exit(config)
+    return ApprovalStore(settings.state_dir() / APPROVALS_FILE)
 
 
 def cmd_approvals(args: argparse.Namespace) -> int:
-    store = _store(getattr(args, 'config', None))
+    store = _store(config_of(args))
     try:
         if args.approvals_command == "list":
             print(render_list(store.list(include_done=args.all), as_json=args.json))

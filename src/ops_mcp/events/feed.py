@@ -1,31 +1,28 @@
-"""What agents see of back-end events: the ``ops_list_events`` tool, one resource per (tenant, area) feed,
-and change notifications — legacy ``notifications/resources/updated`` to sessions that subscribed, and
-2026 ``subscriptions/listen`` streams via the SDK's bus.
+"""What agents see of back-end events: the ``ops_list_events`` tool and one resource per (tenant, area)
+feed (change notifications are ``notifier.py``).
 
-Every path applies the agent's policy: an agent sees, reads and may subscribe to feeds only of areas it
-can read, of the tenant it is bound to. Notifications are driven by the event store (polled), not by
-the receiver, so an event received by one replica reaches listeners connected to any replica.
+Every path applies the agent's policy: an agent sees and reads feeds only of areas it can read, of the
+tenant it is bound to.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import time
 from typing import Any
 
-import anyio
 import mcp_types as t
 from mcp.server.lowlevel.helper_types import ReadResourceContents
-from mcp.shared.exceptions import MCPError
-from mcp.shared.subscriptions import ResourceUpdated
 
 from ..audit import parse_since
-from ..calls.executor import CallContext
+from ..calls.context import CallContext
+from ..calls.recorder import CallRecorder
 from ..calls.results import error_result, json_result
-from ..policy import AgentPolicy
-from .store import EventAreas, EventStore
+from ..catalogue.models import Manifest
+from ..policy import AgentPolicy, Policies
+from .areas import EventAreas
+from .store import EventStore
 
 log = logging.getLogger("ops_mcp.events")
 
@@ -59,20 +56,23 @@ TOOL = t.Tool(
 class EventFeed:
     """The agent-facing view of the event store: a ``ToolProvider`` and a ``ResourceProvider`` at once."""
 
-    def __init__(self, runtime: Any, store: EventStore) -> None:
-        self.runtime = runtime
+    def __init__(self, *, catalogue: dict[str, Manifest], policies: Policies, store: EventStore,
+                 recorder: CallRecorder) -> None:
+        self.policies = policies
         self.store = store
-        self.areas = EventAreas(runtime.catalogue)
-        self.executor: Any = None  # set by the app once the server exists, to audit calls
+        self.recorder = recorder
+        self.areas = EventAreas(catalogue)
+        self._backends = list(catalogue)
+        self._area_titles = {a: area.title for m in catalogue.values() for a, area in m.areas.items()}
 
     # -- scopes ----------------------------------------------------------------------------------
 
     def scopes(self, policy: AgentPolicy) -> list[tuple[str, str | None]]:
         """(area, tenant) pairs this agent may see events of."""
         readable = policy.readable_areas()
-        bindings = self.runtime.bindings.get(policy.name, {})
-        found = []
-        for backend in self.runtime.catalogue:
+        bindings = policy.bindings
+        found: list[tuple[str, str | None]] = []
+        for backend in self._backends:
             if backend not in bindings:
                 continue
             for area in self.areas.areas_with_events(backend):
@@ -89,9 +89,10 @@ class EventFeed:
         return [TOOL] if self.scopes(policy) else []
 
     async def call(self, call: CallContext, name: str, arguments: dict[str, Any]) -> t.CallToolResult | None:
-        if name != TOOL_NAME or call.agent is None:
+        policy = self.policies.get(call.agent)
+        if name != TOOL_NAME or policy is None:
             return None
-        scopes = self.scopes(self.runtime.policy(call.agent))
+        scopes = self.scopes(policy)
         if not scopes:
             return None  # not this agent's tool: the executor answers "unknown tool" and audits it
         started = time.perf_counter()
@@ -102,11 +103,9 @@ class EventFeed:
             events = self.store.query(scopes, **query)
             result = json_result({"events": [e.public() for e in events], "count": len(events)})
             decision, error = "allowed", None
-        if self.executor is None:
-            return result
-        return self.executor.audit_local(call, tool=TOOL_NAME, title=TOOL.title, area=None, access="read",
-                                         decision=decision, arguments=arguments, started=started,
-                                         result=result, error=error)
+        self.recorder.local(call, tool=TOOL_NAME, title=TOOL.title or TOOL_NAME, access="read",
+                            decision=decision, arguments=arguments, started=started, error=error)
+        return result
 
     # -- ResourceProvider ------------------------------------------------------------------------
 
@@ -132,10 +131,7 @@ class EventFeed:
         return [ReadResourceContents(content=body, mime_type="application/json")]
 
     def _area_title(self, area: str) -> str:
-        backend = area.split(".", 1)[0]
-        manifest = self.runtime.catalogue.get(backend)
-        found = manifest.areas.get(area) if manifest is not None else None
-        return found.title if found is not None else area
+        return self._area_titles.get(area, area)
 
 
 def feed_uri(area: str, tenant: str | None) -> str:
@@ -170,98 +166,3 @@ def _parse_arguments(arguments: dict[str, Any]) -> tuple[str | None, dict[str, A
             return f"limit must be an integer from 1 to {MAX_LIMIT}", {}
         query["limit"] = limit
     return None, query
-
-
-class EventNotifier:
-    """Tells subscribed clients about new events: polls the store, publishes per-feed updates.
-
-    2026 listen streams get ``ResourceUpdated`` through the SDK bus; the
-    ``subscriptions/listen`` middleware below strips feeds the caller may not see, so the bus's
-    broadcast only ever reaches permitted listeners. Legacy sessions subscribe with
-    ``resources/subscribe`` (checked against the policy) and get ``notifications/resources/updated``.
-    """
-
-    def __init__(self, feed: EventFeed, bus: Any, resolve_agent: Any, interval: float = 0.5) -> None:
-        self.feed = feed
-        self.bus = bus
-        self.resolve_agent = resolve_agent
-        self.interval = interval
-        self._legacy: dict[int, tuple[Any, set[str]]] = {}  # id(session) -> (session, uris)
-        self._kick = anyio.Event()
-
-    def kick(self) -> None:
-        """Wake the poller now (the local receiver just stored something)."""
-        self._kick.set()
-
-    # -- wiring into the server ------------------------------------------------------------------
-
-    def install(self, server: Any) -> None:
-        server.middleware.append(self._listen_filter)
-        # resources/subscribe is a legacy-only spec method with no MCPServer-level seam; registering it on
-        # the low-level server is how MCPServer itself registers its handlers.
-        server._lowlevel_server.add_request_handler("resources/subscribe", t.SubscribeRequestParams, self._subscribe)
-        server._lowlevel_server.add_request_handler("resources/unsubscribe", t.UnsubscribeRequestParams,
-                                                    self._unsubscribe)
-
-    def _allowed_uris(self) -> set[str]:
-        agent = self.resolve_agent()
-        if agent is None or agent not in self.feed.runtime.policies:
-            return set()
-        return self.feed.uris(self.feed.runtime.policy(agent))
-
-    async def _listen_filter(self, ctx: Any, call_next: Any) -> Any:
-        if ctx.method == "subscriptions/listen" and isinstance(ctx.params, dict):
-            notifications = dict(ctx.params.get("notifications") or {})
-            wanted = notifications.get("resourceSubscriptions")
-            if wanted:
-                allowed = self._allowed_uris()
-                notifications["resourceSubscriptions"] = [u for u in wanted if u in allowed]
-                ctx = dataclasses.replace(ctx, params={**ctx.params, "notifications": notifications})
-        return await call_next(ctx)
-
-    async def _subscribe(self, ctx: Any, params: t.SubscribeRequestParams) -> t.EmptyResult:
-        uri = str(params.uri)
-        if uri not in self._allowed_uris():
-            raise MCPError(code=t.INVALID_PARAMS, message=f"Unknown resource: {uri}")
-        entry = self._legacy.setdefault(id(ctx.session), (ctx.session, set()))
-        entry[1].add(uri)
-        return t.EmptyResult()
-
-    async def _unsubscribe(self, ctx: Any, params: t.UnsubscribeRequestParams) -> t.EmptyResult:
-        entry = self._legacy.get(id(ctx.session))
-        if entry is not None:
-            entry[1].discard(str(params.uri))
-        return t.EmptyResult()
-
-    # -- the poller ------------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        seen = self.feed.store.last_seq()
-        while True:
-            with anyio.move_on_after(self.interval):
-                await self._kick.wait()
-            self._kick = anyio.Event()
-            try:
-                events = self.feed.store.after(seen)
-            except Exception:  # a locked or vanished database must not kill notifications for good
-                log.exception("event notifier could not read the event store")
-                continue
-            if not events:
-                continue
-            seen = events[-1].seq
-            uris = list(dict.fromkeys(feed_uri(e.area, e.tenant) for e in events if e.area))
-            await self._publish(uris)
-
-    async def _publish(self, uris: list[str]) -> None:
-        # The feed list itself is fixed by the policy, so there is no list_changed to announce.
-        for uri in uris:
-            await self.bus.publish(ResourceUpdated(uri=uri))
-        for key, (session, subscribed) in list(self._legacy.items()):
-            for uri in uris:
-                if uri not in subscribed:
-                    continue
-                try:
-                    await session.send_resource_updated(uri)
-                except Exception:  # the session is gone: forget it
-                    self._legacy.pop(key, None)
-                    break

@@ -1,4 +1,4 @@
-"""Back-end events received by the webhook receiver: which area each belongs to, and where they are kept.
+"""Where back-end events are kept: the events the webhook receiver accepted, recent deliveries, rejections.
 
 Events live in ``events.sqlite3`` in the state dir (WAL mode, so several replicas can share it). The
 same file remembers recently seen deliveries (replay protection) and every rejected delivery.
@@ -45,46 +45,6 @@ CREATE TABLE IF NOT EXISTS rejections (
     remote_addr TEXT
 );
 """
-
-
-class EventAreas:
-    """Event type → area, from the manifests (``events`` lists) plus the object-type naming rule."""
-
-    def __init__(self, catalogue: dict[str, Any]) -> None:
-        self._areas = {name: list(manifest.areas) for name, manifest in catalogue.items()}
-        # Object types whose area is not simply "<backend>.<type>s" come from each profile; types not
-        # covered there or by the manifests' ``events`` lists map to no area, and so are shown to nobody.
-        self._aliases = {
-            name: dict(manifest.backend.webhooks.type_areas) if manifest.backend.webhooks else {}
-            for name, manifest in catalogue.items()
-        }
-        self._exact: dict[tuple[str, str], list[str]] = {}
-        for name, manifest in catalogue.items():
-            for endpoint in manifest.endpoints:
-                for event_type in endpoint.events:
-                    found = self._exact.setdefault((name, event_type), [])
-                    if endpoint.area not in found:
-                        found.append(endpoint.area)
-
-    def area_of(self, backend: str, event_type: str) -> str | None:
-        areas = self._areas.get(backend, [])
-        kind = event_type.split(".", 1)[0]
-        alias = self._aliases.get(backend, {}).get(kind)
-        # The object the event is about decides its area, e.g. work_order.created → work orders, even
-        # though a contracts endpoint can also cause it.
-        for candidate in (alias, kind + "s", kind[:-1] + "ies" if kind.endswith("y") else None, kind):
-            if candidate and f"{backend}.{candidate}" in areas:
-                return f"{backend}.{candidate}"
-        exact = self._exact.get((backend, event_type))
-        if exact:
-            return exact[0]
-        return None
-
-    def areas_with_events(self, backend: str) -> list[str]:
-        """Every area of ``backend`` an event can belong to (a feed exists for it)."""
-        found = {a for (b, _), areas in self._exact.items() if b == backend for a in areas}
-        found |= {f"{backend}.{v}" for v in self._aliases.get(backend, {}).values()}
-        return [a for a in self._areas.get(backend, []) if a in found]
 
 
 @dataclass(frozen=True)
@@ -215,4 +175,5 @@ class EventStore:
                f"WHERE {where} ORDER BY seq {order} LIMIT ?")
         with self._lock:
             rows = self._db.execute(sql, [*params, limit]).fetchall()
-        return [StoredEvent(*row[:8], payload=json.loads(row[8])) for row in rows]
+        return [StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], json.loads(row[8]))
+                for row in rows]

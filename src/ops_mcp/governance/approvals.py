@@ -89,18 +89,28 @@ class ApprovalStore:
     def __init__(
         self, path: Path, *, pending_ttl: float = PENDING_TTL, approved_ttl: float = APPROVED_TTL
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.pending_ttl = pending_ttl
         self.approved_ttl = approved_ttl
         self._lock = threading.Lock()
-        # One connection per store, shared by the event loop and the CLI; writes are serialised.
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """One connection per store, opened on first use (a server that never asks creates no file),
+        shared by the event loop and the CLI; writes are serialised."""
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            self._connection = db
+        return self._connection
 
     def close(self) -> None:
-        self._db.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     # -- agent side ------------------------------------------------------------------------------
 

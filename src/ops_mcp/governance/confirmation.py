@@ -19,18 +19,17 @@ from __future__ import annotations
 import contextvars
 import logging
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
 import mcp_types as t
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
-from ..calls.executor import CallContext, Confirmed
+from ..audit import Redaction
+from ..calls.context import CallContext, Confirmed
 from ..calls.results import error_result
 from ..catalogue.models import Endpoint
-from ..runtime import Runtime
 from .approvals import ApprovalStore, Redemption, args_hash
-from .sealing import StateRejected, StateSealer, load_key
+from .sealing import StateRejected, StateSealer
 from .summaries import Summarizer
 
 log = logging.getLogger("ops_mcp.confirmation")
@@ -53,17 +52,12 @@ _approval_id: contextvars.ContextVar[Any] = contextvars.ContextVar("ops_mcp_appr
 
 
 class Confirmations:
-    def __init__(self, runtime: Runtime, *, summarizer: Summarizer | None = None) -> None:
-        self.runtime = runtime
-        self.summarizer = summarizer or Summarizer(runtime)
-
-    @cached_property
-    def store(self) -> ApprovalStore:
-        return ApprovalStore(self.runtime.state_dir / "approvals.sqlite3")
-
-    @cached_property
-    def sealer(self) -> StateSealer:
-        return StateSealer(load_key(self.runtime.state_dir))
+    def __init__(self, *, store: ApprovalStore, sealer: StateSealer, summarizer: Summarizer,
+                 redaction: Redaction) -> None:
+        self.store = store
+        self.sealer = sealer
+        self.summarizer = summarizer
+        self.redaction = redaction
 
     # -- the executor's interface --------------------------------------------------------------
 
@@ -99,9 +93,7 @@ class Confirmations:
     def _pending(
         self, agent: str, endpoint: Endpoint, arguments: dict[str, Any], summary: str
     ) -> t.CallToolResult:
-        from ..audit import redact
-
-        shown = redact(arguments, fields=self.runtime.redact_fields, secrets=self.runtime.secrets)
+        shown = self.redaction.arguments(arguments)
         approval = self.store.create(agent, endpoint.tool, args_hash(arguments), summary, shown=shown)
         log.warning(
             "approval %s waits for a person: %s (ops-mcp approvals approve %s)",

@@ -18,8 +18,10 @@ from typing import Any
 
 import anyio
 
-from ..catalogue.models import Endpoint
-from ..policy import AgentPolicy
+from ..calls.context import UpstreamCaller
+from ..catalogue.models import Endpoint, Manifest
+from ..policy import AgentPolicy, Policies
+from ..tenants import Tenant, Tenants
 
 log = logging.getLogger("ops_mcp.confirmation")
 
@@ -53,15 +55,19 @@ _CURRENCY = {"EUR": "€", "GBP": "£", "USD": "$"}
 
 
 class Summarizer:
-    """Builds summaries for one runtime; ``fetch`` is the lookup (injectable for tests)."""
+    """Builds summaries from the catalogue; ``fetch`` is the lookup (injectable for tests)."""
 
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
+    def __init__(self, catalogue: dict[str, Manifest], policies: Policies, tenants: Tenants,
+                 upstream: UpstreamCaller) -> None:
+        self.catalogue = catalogue
+        self.policies = policies
+        self.tenants = tenants
+        self.upstream = upstream
         self._getters: dict[str, dict[str, Endpoint]] = {}  # backend -> normalised GET template -> endpoint
 
     async def summarize(self, agent: str, endpoint: Endpoint, arguments: dict[str, Any]) -> str:
         backend = endpoint.area.split(".", 1)[0]
-        policy = self.runtime.policy(agent)
+        policy = self.policies[agent]
         lookup = _Lookup(self, agent, backend, policy)
         target = await lookup.target(endpoint, arguments)
         facts = {**(target or {}), **_flatten(arguments)}
@@ -74,15 +80,18 @@ class Summarizer:
             sentence += f" ({details})"
         return f"{sentence}, {tenant}?" if tenant else f"{sentence}?"
 
+    def _tenant(self, agent: str, backend: str) -> Tenant | None:
+        policy = self.policies.get(agent)
+        binding = policy.bindings.get(backend) if policy is not None else None
+        return self.tenants.get(backend, binding) if binding is not None else None
+
     def _tenant_label(self, agent: str, backend: str) -> str | None:
-        try:
-            return self.runtime.tenant_for(agent, backend).label
-        except Exception:  # no binding: the summary still reads without the tenant
-            return None
+        tenant = self._tenant(agent, backend)
+        return tenant.label if tenant is not None else None  # no binding: the summary reads without it
 
     def getters(self, backend: str) -> dict[str, Endpoint]:
         if backend not in self._getters:
-            manifest = self.runtime.catalogue.get(backend)
+            manifest = self.catalogue.get(backend)
             found: dict[str, Endpoint] = {}
             for e in manifest.endpoints if manifest else []:
                 if e.method == "GET" and e.access == "read" and not e.paginated:
@@ -91,9 +100,11 @@ class Summarizer:
         return self._getters[backend]
 
     async def fetch(self, agent: str, backend: str, path: str) -> dict[str, Any] | None:
-        tenant = self.runtime.tenant_for(agent, backend)
+        tenant = self._tenant(agent, backend)
+        if tenant is None:
+            return None
         with anyio.fail_after(LOOKUP_TIMEOUT):
-            status, body = await self.runtime.upstream.request_json(tenant.connection, "GET", path)
+            status, body = await self.upstream.request_json(tenant.connection, "GET", path)
         return body if 200 <= status < 300 and isinstance(body, dict) else None
 
 

@@ -1,1 +1,1 @@
-"""MCP wiring: the governed server, transports, agent identity, confirmation, webhooks receiver."""
+"""The MCP surface: the governed server (tool list and calls per policy), discovery meta-tools, providers."""

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from typing import Any
 
 import mcp_types as t
 
-from ..calls.executor import CallContext, ToolExecutor
+from ..calls.context import CallContext
+from ..calls.executor import ToolExecutor
+from ..calls.recorder import CallRecorder
 from ..calls.results import error_result, json_result
-from ..catalogue.models import Endpoint
+from ..catalogue.models import Endpoint, Manifest
 from ..catalogue.tools import tool_definition
 from ..governance.confirmation import APPROVAL_ARG, APPROVAL_SCHEMA
-from ..policy import AgentPolicy
-from ..runtime import Runtime
+from ..policy import AgentPolicy, Policies
 from .search_index import SearchIndex
 
 SEARCH, DESCRIBE, CALL = "ops_search_tools", "ops_describe_tool", "ops_call_tool"
@@ -111,24 +113,27 @@ def wire(tool: t.Tool) -> dict[str, Any]:
 
 
 class DiscoveryView:
-    def __init__(self, runtime: Runtime, executor: ToolExecutor, tools_by_name: dict[str, t.Tool]) -> None:
-        self.runtime = runtime
+    def __init__(self, *, catalogue: dict[str, Manifest], policies: Policies, executor: ToolExecutor,
+                 recorder: CallRecorder, tools_by_name: dict[str, t.Tool]) -> None:
+        self.policies = policies
         self.executor = executor
+        self.recorder = recorder
         self.tools_by_name = tools_by_name
-        self._modes: dict[str, bool] = {}  # agent -> discovery on (policies are fixed for a runtime)
-        self._replaces: dict[str, bool] = {}
+        # Per policy object: an edited policy is a new object, so nothing stale is ever served.
+        self._modes: weakref.WeakKeyDictionary[AgentPolicy, bool] = weakref.WeakKeyDictionary()
+        self._replaces: weakref.WeakKeyDictionary[AgentPolicy, bool] = weakref.WeakKeyDictionary()
         self._indexes: dict[frozenset[str], SearchIndex] = {}
-        self._area_titles = {a: area.title for m in runtime.catalogue.values() for a, area in m.areas.items()}
+        self._area_titles = {a: area.title for m in catalogue.values() for a, area in m.areas.items()}
 
     # -- ToolView ------------------------------------------------------------------------------
 
     def replaces_catalogue(self, policy: AgentPolicy) -> bool:
         # Also True when only the approval argument must be added: the view then lists catalogue tools.
-        # Policies are fixed for a runtime, so the answer is computed once per agent (it is on the call path).
-        cached = self._replaces.get(policy.name)
+        # Computed once per policy object (it is on the call path).
+        cached = self._replaces.get(policy)
         if cached is None:
             cached = self.discovery_on(policy) or any(policy.needs_confirmation(e) for e in policy.visible())
-            self._replaces[policy.name] = cached
+            self._replaces[policy] = cached
         return cached
 
     def tools(self, policy: AgentPolicy) -> list[t.Tool]:
@@ -137,9 +142,9 @@ class DiscoveryView:
         return [self.tool_for(policy, e) for e in policy.visible()]
 
     async def call(self, call: CallContext, name: str, arguments: dict[str, Any]) -> Any:
-        if name not in META_TOOLS or call.agent is None:
+        policy = self.policies.get(call.agent)
+        if name not in META_TOOLS or policy is None:
             return None
-        policy = self.runtime.policy(call.agent)
         if not self.discovery_on(policy):
             return None  # not this agent's tools: the executor answers "unknown tool"
         if name == CALL:
@@ -150,31 +155,21 @@ class DiscoveryView:
         else:
             result, decision, error = self._describe(policy, arguments)
         title = META_TOOLS[name].title or name
-        return self.executor.audit_local(
-            call,
-            tool=name,
-            title=title,
-            area=None,
-            access="read",
-            decision=decision,
-            arguments=arguments,
-            started=started,
-            result=result,
-            error=error,
-        )
+        self.recorder.local(call, tool=name, title=title, access="read", decision=decision,
+                            arguments=arguments, started=started, error=error)
+        return result
 
     # -- per-agent decisions -------------------------------------------------------------------
 
     def discovery_on(self, policy: AgentPolicy) -> bool:
-        if policy.name not in self._modes:
-            agent = self.runtime.settings.agents.get(policy.name)
-            mode = agent.tool_mode if agent is not None else "static"
-            if mode == "auto":
-                budget = agent.token_budget if agent is not None else 6000
-                self._modes[policy.name] = self.catalogue_tokens(policy) > budget
+        on = self._modes.get(policy)
+        if on is None:
+            if policy.tool_mode == "auto":
+                on = self.catalogue_tokens(policy) > policy.token_budget
             else:
-                self._modes[policy.name] = mode == "discovery"
-        return self._modes[policy.name]
+                on = policy.tool_mode == "discovery"
+            self._modes[policy] = on
+        return on
 
     def catalogue_tokens(self, policy: AgentPolicy) -> int:
         """What the agent's catalogue tool list costs, counted as compact JSON per definition."""
@@ -208,7 +203,7 @@ class DiscoveryView:
         results = []
         for hit in self.index(policy).search(query[:500], limit):
             endpoint = endpoints[hit.name]
-            row = {
+            row: dict[str, Any] = {
                 "name": endpoint.tool,
                 "title": endpoint.title,
                 "summary": endpoint.summary,
@@ -242,17 +237,9 @@ class DiscoveryView:
         elif inner is not None and not isinstance(inner, dict):
             problem = "arguments: must be an object of the tool's arguments"
         if problem is not None:
-            return self.executor.audit_local(
-                call,
-                tool=CALL,
-                title="Call Tool",
-                area=None,
-                access="write",
-                decision="invalid",
-                arguments=arguments,
-                started=time.perf_counter(),
-                result=error_result(problem),
-                error=problem,
-            )
+            self.recorder.local(call, tool=CALL, title="Call Tool", access="write", decision="invalid",
+                                arguments=arguments, started=time.perf_counter(), error=problem)
+            return error_result(problem)
         # The executor audits the inner call (the one that matters) and enforces everything else.
+        assert isinstance(name, str)  # checked above
         return await self.executor.call(call, name, inner)

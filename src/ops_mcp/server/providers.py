@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import mcp_types as t
 
-from ..calls.executor import CallContext
+from ..calls.context import CallContext
 from ..policy import AgentPolicy
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -243,7 +243,7 @@ class SearchIndex:
 
     def __init__(self, endpoints: Iterable[Endpoint], area_titles: dict[str, str] | None = None) -> None:
         area_titles = area_titles or {}
-        self._docs: dict[str, Counter[str]] = {}
+        self._docs: dict[str, dict[str, float]] = {}
         self._lengths: dict[str, float] = {}
         self._write: dict[str, bool] = {}
         self._list: dict[str, bool] = {}
@@ -307,8 +307,8 @@ class SearchIndex:
         return weights
 
 
-def _document(endpoint: Endpoint, area_title: str) -> Counter[str]:
-    tf: Counter[str] = Counter()
+def _document(endpoint: Endpoint, area_title: str) -> dict[str, float]:
+    tf: defaultdict[str, float] = defaultdict(float)
 
     def add(text: str, weight: float) -> None:
         for term in terms(text):

@@ -19,7 +19,7 @@ import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Container
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Any
 
 from mcp.server.auth.provider import AccessToken
 
-from ..config import ResourceServerOAuthConfig
+from ..config import ResourceServerOAuthConfig, Settings
 
 log = logging.getLogger("ops_mcp.auth")
 
@@ -144,9 +144,9 @@ class AgentTokenStore:
 class AgentTokenVerifier:
     """``TokenVerifier`` for ops-mcp agent tokens: the token's agent must still be configured."""
 
-    def __init__(self, store: AgentTokenStore, known_agents: Iterable[str]) -> None:
+    def __init__(self, store: AgentTokenStore, known_agents: Container[str]) -> None:
         self.store = store
-        self.known_agents = frozenset(known_agents)
+        self.known_agents = known_agents
 
     async def verify_token(self, token: str) -> AccessToken | None:
         agent = self.store.agent_for(token)
@@ -162,18 +162,18 @@ class JwtVerifier:
     agent, which must be configured here. Keys come from a JWKS file or URL (fetched lazily, cached).
     """
 
-    def __init__(self, config: ResourceServerOAuthConfig, known_agents: Iterable[str], base_dir: Path) -> None:
+    def __init__(self, config: ResourceServerOAuthConfig, known_agents: Container[str], base_dir: Path) -> None:
         import jwt  # pyjwt[crypto]: needed only in this mode
 
         self._jwt = jwt
         self.config = config
-        self.known_agents = frozenset(known_agents)
+        self.known_agents = known_agents  # live: an agent removed at run time is refused at once
         self._jwks_client = None
         self._file_keys: Any = None
         if config.jwks_file is not None:
             path = config.jwks_file if config.jwks_file.is_absolute() else base_dir / config.jwks_file
             self._file_keys = jwt.PyJWKSet.from_dict(json.loads(path.read_text()))
-        else:
+        elif config.jwks_url is not None:  # the config allows exactly one of the two
             self._jwks_client = jwt.PyJWKClient(config.jwks_url, cache_keys=True, lifespan=300)
 
     async def verify_token(self, token: str) -> AccessToken | None:
@@ -245,13 +245,11 @@ class CompositeVerifier:
         return result
 
 
-def build_verifier(runtime: Any) -> CompositeVerifier:
-    settings = runtime.settings
+def build_verifier(settings: Settings, agents: Container[str]) -> CompositeVerifier:
     oauth = settings.server.oauth
-    agents = list(runtime.policies)
     base_dir = settings.config_path.parent if settings.config_path else Path.cwd()
     jwt = JwtVerifier(oauth, agents, base_dir) if oauth is not None else None
     tokens = None
     if oauth is None or oauth.allow_agent_tokens:
-        tokens = AgentTokenVerifier(AgentTokenStore(runtime.state_dir), agents)
+        tokens = AgentTokenVerifier(AgentTokenStore(settings.state_dir()), agents)
     return CompositeVerifier(tokens, jwt)

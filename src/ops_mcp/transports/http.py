@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -30,14 +32,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from ..events.feed import EventFeed, EventNotifier
-from ..events.receiver import WebhookReceiver, WebhookSecrets, register_webhooks
-from ..events.store import EVENTS_FILE, EventStore
+from ..events.notifier import EventNotifier
+from ..events.receiver import WebhookReceiver
+from ..events.registration import Registration, register_webhooks
+from ..events.secrets import WebhookSecrets
 from ..runtime import Runtime
 from ..server.governed import GovernedServer
-from .agent_auth import build_verifier
+from .agent_auth import CompositeVerifier, build_verifier
 from .memory import trim_periodically
-from .metrics import create_metrics
+from .metrics import Metrics, create_metrics
 
 log = logging.getLogger("ops_mcp.http")
 
@@ -51,16 +54,20 @@ class AppState:
 
     runtime: Runtime
     base_url: str
-    servers: dict[str, GovernedServer]
-    store: EventStore
+    server: GovernedServer
+    transports: tuple[str, ...]
     secrets: WebhookSecrets
     receiver: WebhookReceiver
     notifier: EventNotifier
-    verifier: Any
-    metrics: Any
+    verifier: CompositeVerifier
+    metrics: Metrics | None
     register_webhooks_at: str | None = None
     ready: bool = False
-    registrations: list[Any] = field(default_factory=list)
+    registrations: list[Registration] = field(default_factory=list)
+
+    @property
+    def store(self) -> Any:
+        return self.runtime.events
 
 
 def current_agent() -> str | None:
@@ -84,72 +91,79 @@ def create_app(
     port = config.port if port is None else port
     stateless = config.stateless if stateless is None else stateless
     base_url = (public_url or config.public_url or f"http://{_url_host(host)}:{port}").rstrip("/")
-
-    verifier = build_verifier(runtime)
-    store = EventStore(runtime.state_dir / EVENTS_FILE)
-    secrets = WebhookSecrets(runtime.state_dir)
-    metrics = create_metrics(runtime)
-    if metrics is not None:
-        metrics.tap_audit()
-    feed = EventFeed(runtime, store)
-    bus = InMemorySubscriptionBus()
-    notifier = EventNotifier(feed, bus, current_agent)
-    receiver = WebhookReceiver(runtime, store, secrets, on_event=notifier.kick, metrics=metrics)
-
-    oauth = config.oauth
-    auth = AuthSettings(
-        # In agent-token mode there is no separate authorization server; the SDK needs a value, but the
-        # metadata document served below lists an issuer only in OAuth mode.
-        issuer_url=oauth.issuer if oauth is not None else base_url,
-        resource_server_url=f"{base_url}/mcp",
-        # Audience is checked by the JWT verifier itself; agent tokens are not bound to a resource.
-        validate_token_resource=False,
-    )
-    security = TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=_unique([*LOOPBACK_HOSTS, *_public_hosts(base_url), *config.allowed_hosts]),
-        allowed_origins=_unique([*LOOPBACK_ORIGINS, _origin(base_url), *config.allowed_origins]),
-    )
-
-    servers: dict[str, GovernedServer] = {}
-    routes: list[BaseRoute] = []
-    for transport in transports:
-        server = GovernedServer(runtime, resolve_agent=current_agent, transport=transport, providers=[feed],
-                                resources=[feed], subscriptions=bus, auth=auth, token_verifier=verifier)
-        notifier.install(server)
-        servers[transport] = server
-        if transport == "http":
-            sdk_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=stateless,
-                                                 transport_security=security, host=host)
-            routes += [r for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
-        elif transport == "sse":
-            sdk_app = server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security,
-                                     host=host)
-            routes += [r for r in sdk_app.routes if getattr(r, "path", None) in ("/sse", "/messages")]
-        else:
-            raise ValueError(f"unknown transport {transport!r}")
-    feed.executor = next(iter(servers.values())).executor
-
-    state = AppState(runtime, base_url, servers, store, secrets, receiver, notifier, verifier, metrics,
-                     register_webhooks_at)
-    routes += _metadata_routes(base_url, oauth)
+    state = _assemble(runtime, base_url, transports, register_webhooks_at)
+    security = _transport_security(base_url, config)
+    routes = _mcp_routes(state.server, transports, stateless, security, host)
+    routes += _metadata_routes(base_url, config.oauth)
     routes += [Route("/healthz", _healthz, methods=["GET"]), Route("/readyz", _readyz(state), methods=["GET"])]
-    routes += receiver.routes()
-    if metrics is not None:
-        routes.append(metrics.route())
-
+    routes += state.receiver.routes()
+    if state.metrics is not None:
+        routes.append(state.metrics.route())
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(verifier)),
+            Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(state.verifier)),
             Middleware(AuthContextMiddleware),
         ],
         lifespan=_lifespan(state),
     )
     app.state.ops = state
-    if metrics is not None:
-        app.add_middleware(_Wrap, wrap=metrics.middleware)
+    if state.metrics is not None:
+        app.add_middleware(_Wrap, wrap=state.metrics.middleware)
     return app
+
+
+def _assemble(runtime: Runtime, base_url: str, transports: tuple[str, ...],
+              register_webhooks_at: str | None) -> AppState:
+    """The services of the HTTP app, over the runtime's: one governed server for every MCP route."""
+    config = runtime.settings.server
+    for transport in transports:
+        if transport not in ("http", "sse"):
+            raise ValueError(f"unknown transport {transport!r}")
+    verifier = build_verifier(runtime.settings, runtime.policies)
+    metrics = create_metrics(lambda: runtime.upstream.stats)
+    if metrics is not None:
+        runtime.recorder.observe(metrics.record_call)
+    bus = InMemorySubscriptionBus()
+    notifier = EventNotifier(runtime.feed, bus, current_agent)
+    secrets = WebhookSecrets(runtime.state_dir)
+    receiver = WebhookReceiver(runtime.catalogue, runtime.events, secrets, on_event=notifier.kick,
+                               on_outcome=metrics.webhook if metrics is not None else None)
+    oauth = config.oauth
+    auth = AuthSettings(
+        # In agent-token mode there is no separate authorization server; the SDK needs a value, but the
+        # metadata document served below lists an issuer only in OAuth mode.
+        issuer_url=AnyHttpUrl(oauth.issuer if oauth is not None else base_url),
+        resource_server_url=AnyHttpUrl(f"{base_url}/mcp"),
+        # Audience is checked by the JWT verifier itself; agent tokens are not bound to a resource.
+        validate_token_resource=False,
+    )
+    server = runtime.mcp_server(resolve_agent=current_agent, transport=transports[0], subscriptions=bus,
+                                auth=auth, token_verifier=verifier)
+    notifier.install(server)
+    return AppState(runtime, base_url, server, transports, secrets, receiver, notifier, verifier, metrics,
+                    register_webhooks_at)
+
+
+def _transport_security(base_url: str, config: Any) -> TransportSecuritySettings:
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=_unique([*LOOPBACK_HOSTS, *_public_hosts(base_url), *config.allowed_hosts]),
+        allowed_origins=_unique([*LOOPBACK_ORIGINS, _origin(base_url), *config.allowed_origins]),
+    )
+
+
+def _mcp_routes(server: GovernedServer, transports: tuple[str, ...], stateless: bool,
+                security: TransportSecuritySettings, host: str) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    if "http" in transports:
+        sdk_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=stateless,
+                                             transport_security=security, host=host)
+        routes += [r for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
+    if "sse" in transports:
+        sdk_app = server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security, host=host)
+        routes += [r for r in sdk_app.routes if getattr(r, "path", None) in ("/sse", "/messages")]
+    return routes
 
 
 class _Wrap:
@@ -162,20 +176,19 @@ class _Wrap:
         await self.app(scope, receive, send)
 
 
-def _lifespan(state: AppState):
+def _lifespan(state: AppState) -> Any:
     @asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             async with AsyncExitStack() as stack:
-                http = state.servers.get("http")
-                if http is not None:
+                if "http" in state.transports:
                     # Mounted SDK apps never run their own lifespan: the session manager must be run here.
-                    await stack.enter_async_context(http.session_manager.run())
+                    await stack.enter_async_context(state.server.session_manager.run())
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(state.notifier.run)
                     tasks.start_soon(trim_periodically, state.runtime.settings.server.trim_memory_seconds)
                     if state.register_webhooks_at:
-                        tasks.start_soon(_register, state)
+                        tasks.start_soon(_register, state, state.register_webhooks_at)
                     state.ready = True
                     try:
                         yield
@@ -184,16 +197,17 @@ def _lifespan(state: AppState):
                         tasks.cancel_scope.cancel()
         finally:
             await state.runtime.aclose()
-            state.store.close()
 
     return lifespan
 
 
-async def _register(state: AppState) -> None:
+async def _register(state: AppState, base: str) -> None:
+    runtime = state.runtime
     try:
         # Only the embedded sandbox is registered automatically: it delivers over loopback to this very
         # process. Real back ends are registered on purpose, with `ops-mcp webhooks register`.
-        results = await register_webhooks(state.runtime, state.register_webhooks_at, state.secrets, embedded=True)
+        results = await register_webhooks(runtime.catalogue, runtime.tenants, runtime.upstream, base,
+                                          state.secrets, embedded=True)
     except Exception:
         log.exception("webhook registration failed")
         return
@@ -207,16 +221,16 @@ async def _healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def _readyz(state: AppState):
+def _readyz(state: AppState) -> Any:
     async def readyz(request: Request) -> JSONResponse:
         problems = []
         if not state.ready:
             problems.append("starting or stopping")
         try:
-            state.store.ping()
+            state.runtime.events.ping()
         except Exception:
             problems.append("event store unavailable")
-        if not state.runtime.policies:
+        if not len(state.runtime.policies):
             problems.append("no agents configured")
         if problems:
             return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
@@ -238,7 +252,7 @@ def _metadata_routes(base_url: str, oauth: Any) -> list[Route]:
     async def metadata(request: Request) -> JSONResponse:
         return JSONResponse(document, headers={"Access-Control-Allow-Origin": "*", "Cache-Control": "max-age=3600"})
 
-    path = urlsplit(str(build_resource_metadata_url(resource))).path
+    path = urlsplit(str(build_resource_metadata_url(AnyHttpUrl(resource)))).path
     return [Route(path, metadata, methods=["GET"]),
             Route("/.well-known/oauth-protected-resource", metadata, methods=["GET"])]
 
@@ -266,7 +280,8 @@ def _unique(items: list[str]) -> list[str]:
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def run_http(runtime: Runtime, *, transport: str = "http", host: str | None = None, port: int | None = None,

@@ -8,29 +8,35 @@ argument value or an id.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+if TYPE_CHECKING:
+    from ..audit import AuditRecord
+    from ..upstream.events import UpstreamStats
+
+StatsSource = Callable[[], "UpstreamStats | None"]
+
 ROUTES = ("/mcp", "/sse", "/messages/", "/healthz", "/readyz", "/metrics", "/webhooks/", "/.well-known/")
 
 
-def create_metrics(runtime: Any) -> Metrics | None:
+def create_metrics(upstream_stats: StatsSource) -> Metrics | None:
+    """Metrics, when ``prometheus-client`` is installed; ``upstream_stats`` is read at scrape time only."""
     try:
         import prometheus_client  # noqa: F401
     except ImportError:
         return None
-    return Metrics(runtime)
+    return Metrics(upstream_stats)
 
 
 class Metrics:
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, upstream_stats: StatsSource) -> None:
         from prometheus_client import CollectorRegistry, Counter, Histogram
 
-        self.runtime = runtime
         # A registry per app: several apps (replicas in tests) in one process must not collide.
         self.registry = CollectorRegistry()
         self.calls = Counter("ops_mcp_tool_calls", "Tool calls by agent, back end and decision.",
@@ -42,9 +48,10 @@ class Metrics:
                             registry=self.registry)
         self.webhooks = Counter("ops_mcp_webhooks", "Webhook deliveries by back end and outcome.",
                                 ["backend", "outcome"], registry=self.registry)
-        self.registry.register(_UpstreamCollector(runtime))
+        self.registry.register(_UpstreamCollector(upstream_stats))
 
-    def record_call(self, record: Any) -> None:
+    def record_call(self, record: AuditRecord) -> None:
+        """Count one finished call (the recorder hands over every audit record)."""
         backend = record.backend or "ops-mcp"
         self.calls.labels(record.agent, backend, record.decision).inc()
         if record.duration_ms is not None:
@@ -63,29 +70,6 @@ class Metrics:
 
     def middleware(self, app: Any) -> Any:
         return _HttpMetrics(app, self)
-
-    def tap_audit(self) -> None:
-        """Count every audit record as it is written (the executor writes one per call)."""
-        audit = self.runtime.audit
-        if not isinstance(audit, AuditTap):
-            self.runtime.audit = AuditTap(audit, self.record_call)
-
-
-class AuditTap:
-    """The audit store, plus a callback on every append; everything else is passed through."""
-
-    def __init__(self, store: Any, on_append: Any) -> None:
-        self._store = store
-        self._on_append = on_append
-
-    def append(self, record: Any) -> Any:
-        result = self._store.append(record)
-        with contextlib.suppress(Exception):  # metrics must never fail a call
-            self._on_append(record)
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
 
 
 class _HttpMetrics:
@@ -113,10 +97,10 @@ class _HttpMetrics:
 
 
 class _UpstreamCollector:
-    """Upstream responses, retries, 429s and rate-limit waits, from ``runtime.upstream.stats``."""
+    """Upstream responses, retries, 429s and rate-limit waits, from the upstream client's counters."""
 
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
+    def __init__(self, stats: StatsSource) -> None:
+        self._stats = stats
 
     def collect(self):
         from prometheus_client.core import CounterMetricFamily
@@ -145,8 +129,3 @@ class _UpstreamCollector:
         yield requests
         yield other
         yield waited
-
-    def _stats(self) -> Any:
-        # Never create the upstream client just to be scraped.
-        upstream = self.runtime.__dict__.get("upstream")
-        return getattr(upstream, "stats", None)

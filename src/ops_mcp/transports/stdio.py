@@ -9,16 +9,9 @@ from ..server.governed import GovernedServer
 
 
 def build_stdio_server(runtime: Runtime, agent: str) -> GovernedServer:
-    """The agent's server; webhook events (received by an HTTP process sharing the state dir) are
-    offered through the same feed as over HTTP."""
-    from ..events.feed import EventFeed
-    from ..events.store import EVENTS_FILE, EventStore
-
-    feed = EventFeed(runtime, EventStore(runtime.state_dir / EVENTS_FILE))
-    server = GovernedServer(runtime, resolve_agent=lambda: agent, transport="stdio", providers=[feed],
-                            resources=[feed])
-    feed.executor = server.executor
-    return server
+    """The agent's server; webhook events (received by an HTTP process sharing the state dir) are offered
+    through the runtime's feed, as over HTTP."""
+    return runtime.mcp_server(resolve_agent=lambda: agent, transport="stdio")
 
 
 def run_stdio(runtime: Runtime, agent: str) -> int:

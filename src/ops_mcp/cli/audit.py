@@ -1,7 +1,7 @@
-"""Text for ``ops-mcp audit tail | search | verify``.
+"""``ops-mcp audit tail | search | verify``.
 
-Functions only — the command-line parser lives in ``ops_mcp.cli``. Each returns the text to
-print, so the output can be tested without a terminal.
+The text functions (``tail``, ``search``, ``verify``) return what to print, so the output can be tested
+without a terminal.
 
 Human form, one record per line (UTC, so two people reading the same log see the same times):
 
@@ -12,12 +12,61 @@ JSON form: one object per line (the whole record plus ``seq`` and ``hash``), for
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from ..audit.since import parse_since
 from ..audit.store import AuditEntry, AuditStore
+from .common import add_config, config_of, load_settings_or_exit
+
+
+def register(sub: Any) -> None:
+    audit = sub.add_parser("audit", help="read and verify the audit log")
+    add_config(audit)
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    tail_cmd = audit_sub.add_parser("tail", help="the latest records")
+    tail_cmd.add_argument("-n", type=int, default=20)
+    tail_cmd.add_argument("--json", action="store_true")
+    search_cmd = audit_sub.add_parser("search", help="records by agent, tool, decision, time")
+    search_cmd.add_argument("--agent")
+    search_cmd.add_argument("--tool")
+    search_cmd.add_argument("--decision")
+    search_cmd.add_argument("--since", help="15m, 2h, 3d or an ISO date/time")
+    search_cmd.add_argument("--limit", type=int, default=100)
+    search_cmd.add_argument("--json", action="store_true")
+    verify_cmd = audit_sub.add_parser("verify", help="check the hash chain: no record edited, removed or reordered")
+    for parser in (tail_cmd, search_cmd, verify_cmd):
+        add_config(parser)
+    audit.set_defaults(handler=cmd_audit)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from ..runtime import AUDIT_FILE
+
+    settings = load_settings_or_exit(config_of(args))
+    path = settings.state_dir() / AUDIT_FILE
+    if not path.exists():
+        print(f"ops-mcp: no audit log at {path}", file=sys.stderr)
+        return 1
+    store = AuditStore(path)
+    try:
+        if args.audit_command == "tail":
+            print(tail(store, args.n, args.json))
+        elif args.audit_command == "search":
+            since = parse_since(args.since) if args.since else None
+            print(search(store, agent=args.agent, tool=args.tool, decision=args.decision, since=since,
+                         limit=args.limit, as_json=args.json))
+        else:
+            ok, text = verify(store)
+            print(text)
+            return 0 if ok else 1
+    finally:
+        store.close()
+    return 0
 
 
 def _when(ts: float) -> str:

@@ -1,0 +1,61 @@
+"""What a tool call carries through the pipeline: who is calling, over what, and what the session can do.
+
+Also the seams of the pipeline that other packages implement: a confirmer (governance), the upstream
+caller and the audit sink. They are protocols so that ``calls`` depends on no concrete implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import mcp_types as t
+
+from ..catalogue.models import Endpoint
+
+if TYPE_CHECKING:
+    from ..audit import AuditRecord
+    from ..upstream.client import CallOutcome
+    from ..upstream.connection import Connection
+
+Progress = Callable[[float, float | None, str], Awaitable[None]]
+
+
+@dataclass
+class CallContext:
+    """What the executor needs from the transport: who, how, and the session's abilities."""
+
+    agent: str | None
+    transport: str
+    session_id: str | None = None
+    progress: Progress | None = None
+    mcp_context: Any = None  # the SDK's request context, for confirmation requests
+
+
+@dataclass
+class Confirmed:
+    by: str  # who or what confirmed, for the audit record
+
+
+class Confirmer(Protocol):
+    async def confirm(
+        self, call: CallContext, endpoint: Endpoint, arguments: dict[str, Any]
+    ) -> Confirmed | t.CallToolResult | t.InputRequiredResult: ...
+
+    def strip(self, arguments: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class UpstreamCaller(Protocol):
+    async def call(self, connection: Connection, endpoint: Endpoint, arguments: dict[str, Any], *,
+                   progress: Any = None, idempotency_key: str | None = None) -> CallOutcome: ...
+
+    async def request_json(self, connection: Connection, method: str, path: str, *,
+                           params: dict[str, Any] | None = None) -> tuple[int, Any]: ...
+
+
+class AuditSink(Protocol):
+    def append(self, record: AuditRecord) -> int: ...
+
+
+CallObserver = Callable[["AuditRecord"], None]

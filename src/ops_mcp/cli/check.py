@@ -1,0 +1,62 @@
+"""``ops-mcp check``: the configuration is valid, and every connection answers an authenticated read.
+
+One line per connection; an unreachable or refusing back end is a line and a non-zero exit, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from .common import add_config, config_of, load_runtime
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+    from ..tenants import Tenant
+
+
+def register(sub: Any) -> None:
+    check = sub.add_parser("check", help="validate config, connectivity and environment separation")
+    add_config(check)
+    check.set_defaults(handler=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import anyio
+
+    runtime = load_runtime(config_of(args))
+    print(f"config: ok ({runtime.settings.config_path or 'no file: embedded sandbox defaults'})")
+    print(f"state dir: {runtime.state_dir}")
+    print(f"agents: {', '.join(runtime.policies.names()) or 'none'}")
+
+    async def probe_all() -> int:
+        try:
+            lines = [await probe(runtime, tenant) for tenant in runtime.tenants.all()]
+        finally:
+            await runtime.aclose()
+        for _, line in lines:
+            print(line)
+        return 0 if all(ok for ok, _ in lines) else 1
+
+    return anyio.run(probe_all)
+
+
+async def probe(runtime: Runtime, tenant: Tenant) -> tuple[bool, str]:
+    """(reachable, one line) for one connection: a cheap authenticated read of its first plain list."""
+    title = runtime.catalogue[tenant.backend].backend.title
+    where = "embedded sandbox" if tenant.embedded else tenant.connection.base_url
+    name = f"{title} ({tenant.name})"
+    endpoint = next((e for e in runtime.catalogue[tenant.backend].endpoints
+                     if e.paginated and not e.parameters.path.get("properties")), None)
+    if endpoint is None:
+        return True, f"{name} via {where}: no list to probe; skipped"
+    outcome = await runtime.upstream.call(tenant.connection, endpoint, {})
+    if outcome.ok:
+        return True, f"{name} via {where}: reachable ({tenant.label})"
+    error = outcome.error
+    tries = f"{outcome.attempts} attempt{'s' if outcome.attempts != 1 else ''}"
+    if error is not None and error.kind in ("network", "timeout"):
+        return False, f"{name} via {where}: unreachable after {tries}"
+    detail = f"HTTP {outcome.status}" if outcome.status else (error.kind if error is not None else "failed")
+    return False, f"{name} via {where}: {detail}: {error.message if error is not None else ''}".rstrip(": ")

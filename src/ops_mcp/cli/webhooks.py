@@ -1,0 +1,71 @@
+"""``ops-mcp webhooks register | status``: register the receiver with each back end, and see what arrived."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import add_config, config_of, load_runtime, load_settings_or_exit, setup_logging
+
+
+def register(sub: Any) -> None:
+    webhooks = sub.add_parser("webhooks", help="register the webhook receiver with the back ends")
+    webhooks_sub = webhooks.add_subparsers(dest="webhooks_command", required=True)
+    register_cmd = webhooks_sub.add_parser("register", help="register the receiver URL with each back end's API")
+    register_cmd.add_argument("--url", help="public base URL of this server (default [server] public_url)")
+    register_cmd.add_argument("--backend", action="append", help="only this back end (repeatable)")
+    status = webhooks_sub.add_parser("status", help="registrations and recent rejected deliveries")
+    for parser in (register_cmd, status):
+        add_config(parser)
+    webhooks.set_defaults(handler=cmd_webhooks)
+
+
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    from ..events.secrets import WebhookSecrets
+    from ..events.store import EVENTS_FILE, EventStore
+
+    settings = load_settings_or_exit(config_of(args))
+    secrets = WebhookSecrets(settings.state_dir())
+    if args.webhooks_command == "status":
+        for backend, connections in sorted(secrets.entries().items()):
+            for name, entry in sorted(connections.items()):
+                print(f"{backend}/{name}: {entry.get('url')} (id {entry.get('id')}, registered "
+                      f"{entry.get('registered_at')}, {len(entry.get('secrets', []))} signing secret(s))")
+        path = settings.state_dir() / EVENTS_FILE
+        if path.exists():
+            store = EventStore(path)
+            for row in store.rejections(20):
+                print(f"rejected {row['backend']} delivery from {row['remote_addr']}: {row['reason']}")
+            store.close()
+        return 0
+    return _register(args, settings, secrets)
+
+
+def _register(args: argparse.Namespace, settings: Any, secrets: Any) -> int:
+    import anyio
+
+    from ..events.registration import register_webhooks
+
+    setup_logging()
+    base = args.url or settings.server.public_url
+    if not base:
+        print("ops-mcp: pass --url https://your-host (or set [server] public_url): the back ends must reach it",
+              file=sys.stderr)
+        return 2
+    runtime = load_runtime(config_of(args))
+    if runtime.tenants.any_embedded:
+        print("note: the embedded sandbox lives inside the server process; `ops-mcp run` registers it itself",
+              file=sys.stderr)
+
+    async def main() -> int:
+        try:
+            results = await register_webhooks(runtime.catalogue, runtime.tenants, runtime.upstream, base, secrets,
+                                              backends=args.backend, embedded=False)
+        finally:
+            await runtime.aclose()
+        for r in results:
+            print(f"{r.backend}/{r.connection}: {'ok' if r.ok else 'FAILED'} — {r.url}: {r.detail}")
+        return 0 if all(r.ok for r in results) else 1
+
+    return anyio.run(main)

@@ -1,0 +1,52 @@
+"""The shared upstream client, built on its first use.
+
+Building an ``UpstreamClient`` imports httpx, which the first ``tools/list`` never needs; start-up stays
+lean by building the client when the first call (or probe) goes upstream. Everything else sees one
+typed object from the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..catalogue.models import Endpoint
+    from .client import CallOutcome, UpstreamClient
+    from .connection import Connection
+    from .events import UpstreamStats
+
+
+class LazyUpstream:
+    def __init__(self, factory: Callable[[], UpstreamClient]) -> None:
+        self._factory = factory
+        self._client: UpstreamClient | None = None
+
+    @property
+    def client(self) -> UpstreamClient:
+        if self._client is None:
+            self._client = self._factory()
+        return self._client
+
+    @property
+    def built(self) -> bool:
+        return self._client is not None
+
+    @property
+    def stats(self) -> UpstreamStats | None:
+        """The client's counters, or None before the first call (never built just to be read)."""
+        return self._client.stats if self._client is not None else None
+
+    async def call(self, connection: Connection, endpoint: Endpoint, arguments: dict[str, Any], *,
+                   progress: Any = None, idempotency_key: str | None = None) -> CallOutcome:
+        return await self.client.call(connection, endpoint, arguments, progress=progress,
+                                      idempotency_key=idempotency_key)
+
+    async def request_json(self, connection: Connection, method: str, path: str, *,
+                           params: dict[str, Any] | None = None) -> tuple[int, Any]:
+        return await self.client.request_json(connection, method, path, params=params)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
