@@ -21,9 +21,20 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return serve_sandbox(args.host, args.port, args.config)
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .starter import run_init
+
+    return run_init(args.dir, force=args.force)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ops-mcp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = sub.add_parser("init", help="write a commented starter config (sandbox back ends, two agents)")
+    init.add_argument("dir", nargs="?", default=".", help="where ops-mcp.toml and its state dir go (default .)")
+    init.add_argument("--force", action="store_true", help="replace an existing ops-mcp.toml (state is kept)")
+    init.set_defaults(handler=_cmd_init)
 
     manifest = sub.add_parser("manifest", help="build or check the tool manifests")
     manifest_sub = manifest.add_subparsers(dest="manifest_command", required=True)
