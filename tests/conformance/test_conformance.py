@@ -83,10 +83,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_ready(base: str, server: subprocess.Popen) -> None:
-    for _ in range(300):  # bounded: at most ~30 s for the server to import, bind and report ready
+def _wait_ready(base: str, server: subprocess.Popen, log: Path) -> None:
+    for _ in range(600):  # bounded: at most ~60 s for the server to import, bind and report ready
         if server.poll() is not None:
-            raise AssertionError(f"ops-mcp serve exited with {server.returncode}: {server.stderr.read()}")
+            raise AssertionError(f"ops-mcp serve exited with {server.returncode}: {log.read_text()[-2000:]}")
         try:
             if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
                 return
@@ -109,15 +109,16 @@ def ops_mcp_http(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
         tokens[agent] = issued.stdout.strip()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([_ops_mcp(), "serve", "--transport", "http", "--host", "127.0.0.1", "--port",
-                               str(port), "--config", str(config)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_ready(base, server)
-        yield base, tokens
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
+    log = config.parent / "serve.log"  # a file, not a pipe nobody drains: the server must never block on it
+    with log.open("w") as stderr:
+        server = subprocess.Popen([_ops_mcp(), "serve", "--transport", "http", "--host", "127.0.0.1", "--port",
+                                   str(port), "--config", str(config)], stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            _wait_ready(base, server, log)
+            yield base, tokens
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,9 @@ def outside_env(home: Path, **extra: str) -> dict[str, str]:
     """A user's environment with nothing of the checkout or its venv in it: no PYTHONPATH, no VIRTUAL_ENV,
     no OPS_MCP_* settings, the venv's bin not on PATH, a fresh HOME."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
-    for name in ("UV_CACHE_DIR", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "SSL_CERT_FILE", "TMPDIR"):
+    # What reaching the package index needs on this machine (CA bundle, proxies), and uv's cache location.
+    for name in ("UV_CACHE_DIR", "UV_INDEX_URL", "UV_DEFAULT_INDEX", "SSL_CERT_FILE", "SSL_CERT_DIR", "TMPDIR",
+                 "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
         if name in os.environ:
             env[name] = os.environ[name]
     # uv keeps its cache under the real HOME unless told otherwise: reuse it (it is not the checkout).

@@ -110,15 +110,17 @@ async def _list_and_call_over_stdio(command: list[str], clean_install, mode: str
 
 def _demo_server_gets_ready(command: list[str], clean_install) -> None:
     """``ops-mcp run`` prints where it listens; that server must answer /readyz before we stop it."""
-    proc = subprocess.Popen(command, cwd=clean_install.home, env=clean_install.env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        base = _wait_for_banner(proc)
-        ready = _poll(f"{base}/readyz")
-        assert ready.status_code == 200, ready.text
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
+    log = clean_install.home / "run.log"  # a file, not a pipe nobody drains: the server must never block on it
+    with log.open("w") as stderr:
+        proc = subprocess.Popen(command, cwd=clean_install.home, env=clean_install.env(), stdout=subprocess.PIPE,
+                                stderr=stderr, text=True)
+        try:
+            base = _wait_for_banner(proc)
+            ready = _poll(f"{base}/readyz")
+            assert ready.status_code == 200, ready.text
+        finally:
+            proc.terminate()
+            proc.communicate(timeout=30)
 
 
 def _wait_for_banner(proc: subprocess.Popen, timeout: float = 60) -> str:
@@ -133,7 +135,7 @@ def _wait_for_banner(proc: subprocess.Popen, timeout: float = 60) -> str:
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     reader.join(timeout)
-    assert found, f"no banner from `ops-mcp run`; exit code {proc.poll()}"
+    assert found, f"no banner from `ops-mcp run`; exit code {proc.poll()} (its stderr is in run.log)"
     return found[0]
 
 
