@@ -5,7 +5,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= examples/ops-mcp.toml
 
-.PHONY: run test lint bench soak sandbox manifests clean
+.PHONY: run test lint bench soak sandbox manifests clean node-tools bundle wheel
+
+# Node tools for the tests (Node 22, the MCPB CLI, the MCP conformance suite), pinned by tests/npm/ and
+# installed from the npm registry into .tools/ (git-ignored). Without npm their tests are skipped; CI sets
+# OPS_MCP_REQUIRE_NODE_TOOLS=1 so that a missing npm or an unreachable registry fails instead.
+TOOLS      := .tools
+NODE_STAMP := $(TOOLS)/node_modules/.ops-mcp-installed
+NODE22     := $(TOOLS)/node_modules/.bin/node
+MCPB       := $(TOOLS)/node_modules/@anthropic-ai/mcpb/dist/cli/cli.js
+VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -n 1)
+BUNDLE_OUT ?= dist
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +28,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/ops-mcp run --config $(CONFIG)
 
-test: $(STAMP)
+test: $(STAMP) node-tools
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ops-mcp manifest build --check
 	$(BIN)/python -m pytest
@@ -40,5 +50,29 @@ sandbox: $(STAMP)
 manifests: $(STAMP)
 	$(BIN)/ops-mcp manifest build
 
+node-tools: $(NODE_STAMP)
+
+$(NODE_STAMP): tests/npm/package.json tests/npm/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  if [ "$$OPS_MCP_REQUIRE_NODE_TOOLS" = 1 ]; then echo "npm not found, and OPS_MCP_REQUIRE_NODE_TOOLS=1" >&2; exit 1; fi; \
+	  echo "npm not found: the .mcpb and MCP conformance tests will be skipped (install Node.js with npm, then: make node-tools)"; \
+	else \
+	  mkdir -p $(TOOLS) && cp tests/npm/package.json tests/npm/package-lock.json $(TOOLS)/ && \
+	  if (cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error); then touch $@; \
+	  elif [ "$$OPS_MCP_REQUIRE_NODE_TOOLS" = 1 ]; then echo "npm ci failed (is the npm registry reachable?)" >&2; exit 1; \
+	  else echo "npm ci failed: the .mcpb and MCP conformance tests will be skipped (retry: make node-tools)"; fi; \
+	fi
+
+# The Claude Desktop bundle: bundle/ packed and validated by the official MCPB CLI.
+bundle: $(NODE_STAMP)
+	@test -x $(NODE22) || { echo "make bundle needs the Node tools: install Node.js with npm, then make node-tools" >&2; exit 1; }
+	$(NODE22) $(MCPB) validate bundle/manifest.json
+	@mkdir -p $(BUNDLE_OUT)
+	$(NODE22) $(MCPB) pack bundle $(BUNDLE_OUT)/ops-mcp-$(VERSION).mcpb
+
+# The wheel that `pip install`/`uvx` take; it carries the manifests and the sandbox data.
+wheel: $(STAMP)
+	$(BIN)/uv build --quiet --wheel --out-dir dist
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache $(TOOLS)
