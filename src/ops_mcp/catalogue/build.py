@@ -127,7 +127,14 @@ def compact_schema(schema: Any, note: str | None = None) -> Any:
         elif key in ("items", "additionalProperties") and isinstance(value, dict):
             out[key] = compact_schema(value)
         elif key in ("oneOf", "anyOf", "allOf"):
-            out[key] = [compact_schema(sub) for sub in value]
+            subs = [compact_schema(sub) for sub in value]
+            if key == "allOf":
+                # Conditionals (if/then) are documentation here: the back end enforces them and names
+                # the field; what is left of them is an empty schema that only costs tokens.
+                subs = [sub for sub in subs if sub]
+                if not subs:
+                    continue
+            out[key] = subs
         else:
             out[key] = value
     if note:
@@ -219,6 +226,7 @@ def _endpoint(doc: dict, found: tuple, op_id: str, entry: dict, backend: dict) -
         paginated=method == "GET" and paging_params <= set(groups["query"]),
         events=entry.get("events", []),
         forms=entry.get("forms", []),
+        token_kind=op.get("x-token-kind"),
     )
 
 
