@@ -295,16 +295,19 @@ def _unwrap(schema: dict, backend: dict) -> tuple[list[str], dict, str | None]:
     data_key = (backend.get("envelope") or {}).get("data_key", "data")
     path: list[str] = []
     props = schema.get("properties", {})
-    if data_key and data_key in props and props[data_key].get("type") == "object":
+    enveloped = bool(data_key) and data_key in props and props[data_key].get("type") == "object"
+    if enveloped:
         path.append(data_key)
         schema = props[data_key]
         props = schema.get("properties", {})
-        if len(props) == 1:
-            (only_key, only), = props.items()
-            if only.get("type") == "object" and only.get("properties"):
-                path.append(only_key)
-                schema = only
-                props = schema.get("properties", {})
+    # A lone resource key is peeled too, inside the envelope or, for operations that answer without
+    # it (Remote's `{payroll_run: {...}}`, `{company_manager: {...}}`), at the top.
+    if data_key and len(props) == 1:
+        (only_key, only), = props.items()
+        if only.get("type") == "object" and only.get("properties"):
+            path.append(only_key)
+            schema = only
+            props = schema.get("properties", {})
     arrays = [k for k, v in props.items() if v.get("type") == "array"]
     paging = {"current_page", "total_pages", "has_more", "next_cursor"} & set(props)
     list_key = arrays[0] if arrays and (paging or len(props) == 1) else None
