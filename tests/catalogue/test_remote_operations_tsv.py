@@ -23,12 +23,16 @@ COPY = ROOT / "tests" / "fixtures" / "remote_operations.tsv"
 DOCUMENT = ROOT / "tool_manifests" / "openapi" / "remote.json"
 METHODS = ("get", "post", "put", "patch", "delete")
 MIN_TOOLS = 110
-# Operations whose token kind the reference leaves blank and that the document marks "any" (reference
-# data partners read with client credentials); every other blank one is "company".
+# Operations whose token kind the reference leaves blank and that the document marks "any"; every
+# other blank one reads or writes a company's records and is "company". Why "any":
 ANY_TOKEN = {
-    ("GET", "/v1/countries"), ("GET", "/v1/company-currencies"), ("GET", "/v1/payroll-calendars"),
-    ("GET", "/v1/cost-calculator/countries"), ("POST", "/v1/cost-calculator/estimation"),
-    ("GET", "/v1/cost-calculator/regions/{slug}/fields"), ("GET", "/v1/identity/current"),
+    ("GET", "/v1/countries"),  # remote_api.md §1.7 "country:read; any token"; remote-flows' proxy uses client credentials
+    ("GET", "/v1/company-currencies"),  # remote-flows' proxy: client credentials, before any company exists
+    ("GET", "/v1/payroll-calendars"),  # Remote-wide EOR calendars; remote_api.md §2: CC tokens hold payroll_calendar:read
+    ("GET", "/v1/cost-calculator/countries"),  # public calculator, no scope in the reference
+    ("POST", "/v1/cost-calculator/estimation"),
+    ("GET", "/v1/cost-calculator/regions/{slug}/fields"),
+    ("GET", "/v1/identity/current"),  # Remote's spec answers it for all three token kinds (three response shapes)
 }
 
 
