@@ -1,17 +1,27 @@
-"""Auth: customer tokens, wrong environment, OAuth grants and encodings, expiry, scopes, tenancy."""
+"""Auth: customer tokens, wrong environment, OAuth grants and encodings, expiry, scopes, tenancy.
+
+The authorization-code flow itself is in test_remote_oauth_flow.py; token kinds per operation in
+test_remote_token_kinds.py.
+"""
 
 from __future__ import annotations
 
 import base64
 
 import pytest
-from tests.sandbox.remote_fixtures import bearer, client, make_app, manager_id, records
-
-from ops_mcp.sandbox.remote import SANDBOX_CREDENTIALS as C
+from tests.sandbox.remote_fixtures import (
+    LIMITED,
+    PARTNER,
+    bearer,
+    client,
+    company_token,
+    make_app,
+    manager_id,
+    records,
+    token_request,
+)
 
 pytestmark = pytest.mark.anyio
-PARTNER = (C["partner_client_id"], C["partner_client_secret"])
-LIMITED = (C["limited_partner_client_id"], C["limited_partner_client_secret"])
 
 
 async def test_test_token_works_and_live_token_is_unauthorized():
@@ -49,7 +59,19 @@ async def test_client_credentials_form_json_and_basic():
             assert "refresh_token" not in body  # client credentials: no refresh token
         token = form.json()["access_token"]
         companies = await c.get("/v1/companies", headers=bearer(token))
-        assert {co["name"] for co in companies.json()["data"]["companies"]} == {"Acme GmbH", "Globex Ltd"}
+        # Remote answers this list without the `data` wrapper.
+        assert {co["name"] for co in companies.json()["companies"]} == {"Acme GmbH", "Globex Ltd"}
+
+
+async def test_client_credentials_grant_takes_no_company():
+    """The invented `company_id` parameter is gone: the grant takes client_id and grant_type only."""
+    app = make_app()
+    acme_id = app.state.sandbox.company_by_slug("acme")["id"]
+    async with client(app, token=None) as c:
+        refused = await token_request(c, {"grant_type": "client_credentials", "company_id": acme_id})
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+        assert "company_id" in refused.json()["error_description"]
+        assert not app.state.sandbox.access_tokens
 
 
 async def test_oauth_errors():
@@ -74,9 +96,8 @@ async def test_company_scoped_token_refresh_and_expiry():
     acme_id = app.state.sandbox.company_by_slug("acme")["id"]
     globex_employment = records(app, "employments", "globex")[0]["id"]
     async with client(app, token=None) as c:
-        issued = await _token(c, {"grant_type": "client_credentials", "company_id": acme_id}, basic=PARTNER)
-        body = issued.json()
-        assert body["expires_in"] == 60 and body["company_id"] == acme_id
+        body = await company_token(app, c, "acme")
+        assert body["expires_in"] == 60 and body["company_id"] == acme_id and body["user_id"]
         access, refresh = body["access_token"], body["refresh_token"]
         listed = await c.get("/v1/employments", headers=bearer(access))
         assert listed.status_code == 200
@@ -87,7 +108,7 @@ async def test_company_scoped_token_refresh_and_expiry():
         assert expired.status_code == 401 and expired.json() == {"message": "Unauthorized"}
         renewed = await c.post("/auth/oauth2/token", json={"grant_type": "refresh_token", "refresh_token": refresh,
                                                            "client_id": PARTNER[0], "client_secret": PARTNER[1]})
-        assert renewed.status_code == 200 and renewed.json()["refresh_token"] == refresh  # not rotated
+        assert renewed.status_code == 200 and renewed.json()["refresh_token"] != refresh  # rotated by default
         assert (await c.get("/v1/employments", headers=bearer(renewed.json()["access_token"]))).status_code == 200
 
 
@@ -95,7 +116,7 @@ async def test_missing_scope_is_forbidden():
     app = make_app()
     timeoff = records(app, "timeoffs", status="requested")[0]["id"]
     async with client(app, token=None) as c:
-        token = (await _token(c, {"grant_type": "client_credentials"}, basic=LIMITED)).json()["access_token"]
+        token = (await company_token(app, c, "acme", LIMITED))["access_token"]
         assert (await c.get("/v1/timeoff", headers=bearer(token))).status_code == 200
         denied = await c.post(f"/v1/timeoff/{timeoff}/approve", json={"approver_id": manager_id(app)},
                               headers=bearer(token))

@@ -62,6 +62,6 @@ async def test_state_persists_to_sqlite(tmp_path):
     async with client(app) as c:
         created = await c.post("/v1/company-managers", json={"name": "Ann", "email": "ann@acme.example",
                                                              "role": "admin"})
-        user_id = created.json()["data"]["company_manager"]["user_id"]
+        user_id = created.json()["company_manager"]["user_id"]
     again = make_app(persistence_path=path)
     assert user_id in again.state.sandbox.data["managers"]

@@ -90,16 +90,24 @@ async def test_create_and_update():
         assert requested.status_code == 422 and "status" in requested.json()["errors"]
 
         path = f"/v1/timeoff/{timeoff['id']}"
+        # Remote's body schema requires edit_reason and cancel_reason on every update.
         no_reason = await c.patch(path, json={"notes": "Moved"})
-        assert no_reason.status_code == 422 and "edit_reason" in no_reason.json()["errors"]
+        assert no_reason.status_code == 422
+        assert set(no_reason.json()["errors"]) == {"edit_reason", "cancel_reason"}
+        no_cancel_reason = await c.patch(path, json={"notes": "Moved", "edit_reason": "Shorter"})
+        assert no_cancel_reason.status_code == 422 and set(no_cancel_reason.json()["errors"]) == {"cancel_reason"}
+        blank_edit = await c.patch(path, json={"notes": "Moved", "edit_reason": " ", "cancel_reason": ""})
+        assert blank_edit.status_code == 422 and "edit_reason" in blank_edit.json()["errors"]
         edited = await c.patch(path, json={"notes": "Moved", "end_date": "2026-09-07", "edit_reason": "Shorter",
-                                           "timeoff_days": [{"day": "2026-09-07", "hours": 8}]})
+                                           "cancel_reason": "", "timeoff_days": [{"day": "2026-09-07", "hours": 8}]})
         assert edited.status_code == 200, edited.text
         assert edited.json()["data"]["timeoff"]["end_date"] == "2026-09-07"
-        outside = await c.patch(path, json={"edit_reason": "x", "timeoff_days": [{"day": "2026-10-01", "hours": 8}]})
+        outside = await c.patch(path, json={"edit_reason": "x", "cancel_reason": "",
+                                            "timeoff_days": [{"day": "2026-10-01", "hours": 8}]})
         assert outside.status_code == 422
         declined = records(app, "timeoffs", status="declined")[0]["id"]
-        assert (await c.patch(f"/v1/timeoff/{declined}", json={"notes": "x", "edit_reason": "y"})).status_code == 409
+        assert (await c.patch(f"/v1/timeoff/{declined}", json={"notes": "x", "edit_reason": "y",
+                                                              "cancel_reason": ""})).status_code == 409
 
 
 async def test_list_filters_overlap_and_sort():

@@ -127,7 +127,14 @@ def compact_schema(schema: Any, note: str | None = None) -> Any:
         elif key in ("items", "additionalProperties") and isinstance(value, dict):
             out[key] = compact_schema(value)
         elif key in ("oneOf", "anyOf", "allOf"):
-            out[key] = [compact_schema(sub) for sub in value]
+            subs = [compact_schema(sub) for sub in value]
+            if key == "allOf":
+                # Conditionals (if/then) are documentation here: the back end enforces them and names
+                # the field; what is left of them is an empty schema that only costs tokens.
+                subs = [sub for sub in subs if sub]
+                if not subs:
+                    continue
+            out[key] = subs
         else:
             out[key] = value
     if note:
@@ -222,6 +229,7 @@ def _endpoint(doc: dict, found: tuple, op_id: str, entry: dict, backend: dict) -
         paginated=method == "GET" and paging_params <= set(groups["query"]),
         events=entry.get("events", []),
         forms=entry.get("forms", []),
+        token_kind=op.get("x-token-kind"),
     )
 
 
@@ -295,16 +303,19 @@ def _unwrap(schema: dict, backend: dict) -> tuple[list[str], dict, str | None]:
     data_key = (backend.get("envelope") or {}).get("data_key", "data")
     path: list[str] = []
     props = schema.get("properties", {})
-    if data_key and data_key in props and props[data_key].get("type") == "object":
+    enveloped = bool(data_key) and data_key in props and props[data_key].get("type") == "object"
+    if enveloped:
         path.append(data_key)
         schema = props[data_key]
         props = schema.get("properties", {})
-        if len(props) == 1:
-            (only_key, only), = props.items()
-            if only.get("type") == "object" and only.get("properties"):
-                path.append(only_key)
-                schema = only
-                props = schema.get("properties", {})
+    # A lone resource key is peeled too, inside the envelope or, for operations that answer without
+    # it (Remote's `{payroll_run: {...}}`, `{company_manager: {...}}`), at the top.
+    if data_key and len(props) == 1:
+        (only_key, only), = props.items()
+        if only.get("type") == "object" and only.get("properties"):
+            path.append(only_key)
+            schema = only
+            props = schema.get("properties", {})
     arrays = [k for k, v in props.items() if v.get("type") == "array"]
     paging = {"current_page", "total_pages", "has_more", "next_cursor"} & set(props)
     list_key = arrays[0] if arrays and (paging or len(props) == 1) else None

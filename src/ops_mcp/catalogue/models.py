@@ -173,6 +173,11 @@ class Endpoint(_Model):
     paginated: bool = False
     events: list[str] = []
     forms: list[FormRule] = []
+    # Which kind of upstream token the operation needs (OpenAPI `x-token-kind`): "company" = a token
+    # bound to one company (customer API token, or a partner authorization-code/refresh token);
+    # "client_credentials" = a partner client-credentials token; "any" = either. None: the back end
+    # has a single kind of token (RemoteOps).
+    token_kind: Literal["company", "client_credentials", "any"] | None = None
 
     @field_validator("path")
     @classmethod

@@ -16,23 +16,40 @@ from ops_mcp.sandbox.remote import (
     billing,
     companies,
     contracts,
+    cost_calculator,
     countries,
+    custom_fields,
+    departments,
+    documents,
     employments,
+    employments_v2,
+    expenses,
+    incentives,
     invoices,
+    leave,
+    managers,
+    offboarding,
+    onboarding,
+    payroll,
     payroll_calendars,
+    probation,
     timeoff,
     timesheets,
+    travel,
     webhooks,
 )
-from ops_mcp.sandbox.remote.auth import oauth_token
 from ops_mcp.sandbox.remote.errors import ApiError, handle_api_error
+from ops_mcp.sandbox.remote.oauth import authorize, oauth_token
 from ops_mcp.sandbox.remote.ratelimit import RateLimiter
 from ops_mcp.sandbox.remote.routing import build_routes
 from ops_mcp.sandbox.remote.settings import RemoteSandboxSettings
 from ops_mcp.sandbox.remote.store import RemoteState
 
-ROUTERS = [employments.router, contracts.router, timeoff.router, timesheets.router, payroll_calendars.router,
-           companies.router, countries.router, invoices.router, billing.router, webhooks.router]
+ROUTERS = [employments.router, employments_v2.router, onboarding.router, contracts.router, timeoff.router,
+           leave.router, timesheets.router, payroll_calendars.router, payroll.router, companies.router,
+           managers.router, departments.router, countries.router, invoices.router, billing.router, expenses.router,
+           incentives.router, offboarding.router, probation.router, documents.router, custom_fields.router,
+           travel.router, cost_calculator.router, webhooks.router]
 
 
 def _fault_body(status: int) -> tuple[bytes, str]:
@@ -73,6 +90,7 @@ def create_remote_app(settings: RemoteSandboxSettings | None = None) -> Starlett
     state.rate_limiter = RateLimiter(settings)
     routes = [
         Route("/auth/oauth2/token", oauth_token, methods=["POST"]),
+        Route("/auth/oauth2/authorize", authorize, methods=["GET", "POST"]),
         *build_routes(ROUTERS),
         *sandbox_routes(state),
         *_control_routes(state),

@@ -1,4 +1,4 @@
-"""Billing documents (Remote's invoices and credit notes to the company) and their breakdowns."""
+"""Billing documents (Remote's invoices and credit notes to the company): list, show, breakdown, PDF."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 
 from starlette.responses import JSONResponse, Response
 
+from ops_mcp.sandbox.common.pdf import render_pdf
 from ops_mcp.sandbox.remote.envelopes import paginated, query, query_bool
 from ops_mcp.sandbox.remote.errors import invalid_field
 from ops_mcp.sandbox.remote.routing import Ctx, Router
@@ -47,3 +48,18 @@ async def billing_document_breakdown(ctx: Ctx) -> Response:
         rows = [r for r in rows if r["type"] == kind]
     return JSONResponse({"data": {"billing_document_breakdown": rows}})
 
+
+
+@router.op("GET", "/v1/billing-documents/{billing_document_id}/pdf", "invoices:read")
+async def billing_document_pdf(ctx: Ctx) -> Response:
+    record = ctx.get("billing_documents", ctx.param("billing_document_id"), "Billing document")
+    currency = record["billing_document_currency"]
+    lines = [f"{record['billing_document_type'].replace('_', ' ').capitalize()} {record['billing_document_number']}",
+             f"Period: {record['billing_document_period']}", f"Issued: {record['issued_date']}",
+             f"From: {record['bill_from']}"]
+    lines += [f"{item['type'].replace('_', ' ')}: {item['billing_document_amount'] / 100:.2f} {currency}"
+              for item in record["items"]]
+    lines.append(f"Total: {record['total'] / 100:.2f} {currency}")
+    pdf = render_pdf(lines, title=record["billing_document_number"])
+    return Response(pdf, media_type="application/pdf", headers={
+        "content-disposition": f'attachment; filename="{record["billing_document_number"]}.pdf"'})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.responses import JSONResponse, Response
 
 from ops_mcp.sandbox.remote import forms
+from ops_mcp.sandbox.remote.auth import ANY, COMPANY
 from ops_mcp.sandbox.remote.country_data import COUNTRIES, country_resource, currency_of, holidays
 from ops_mcp.sandbox.remote.envelopes import query, query_bool
 from ops_mcp.sandbox.remote.errors import forbidden, invalid_field, not_found
@@ -12,11 +13,13 @@ from ops_mcp.sandbox.remote.routing import Ctx, Router
 
 router = Router()
 
-# Forms a client-credentials token (no company) may fetch: the ones needed to create a company.
+# Forms a client-credentials token (no company) may fetch: the ones needed to create a company
+# (Remote's spec: "address_details and company_basic_information forms can be accessed using
+# client_credentials"). The operation is otherwise company-scoped (`x-token-kind: company`).
 CLIENT_CREDENTIALS_FORMS = ("address_details", "company_basic_information")
 
 
-@router.op("GET", "/v1/countries", "country:read")
+@router.op("GET", "/v1/countries", "country:read", token=ANY)
 async def list_countries(ctx: Ctx) -> Response:
     return JSONResponse({"data": [country_resource(code) for code in sorted(COUNTRIES)]})
 
@@ -40,13 +43,13 @@ async def list_holidays(ctx: Ctx) -> Response:
     return JSONResponse({"data": holidays(code, int(year))})
 
 
-@router.op("GET", "/v1/countries/{country_code}/{form}", "form:read")
+@router.op("GET", "/v1/countries/{country_code}/{form}", "form:read", token=ANY)
 async def show_form(ctx: Ctx) -> Response:
     code = _country(ctx)
     form = ctx.param("form")
     if form not in forms.FORM_NAMES:
         raise not_found("Form")
-    if ctx.principal.single_company is None and form not in CLIENT_CREDENTIALS_FORMS:
+    if ctx.principal.kind != COMPANY and form not in CLIENT_CREDENTIALS_FORMS:
         raise forbidden()
     version = query(ctx.request, "json_schema_version")
     if version is not None and version != "latest" and not (version.isdigit() and int(version) >= 1):

@@ -97,7 +97,7 @@ async def show_employment(ctx: Ctx) -> Response:
     return single("employment", _full(record, ctx.state, exclude))
 
 
-def _check_schema_version(ctx: Ctx) -> None:
+def check_schema_version(ctx: Ctx) -> None:
     for name, value in ctx.request.query_params.items():
         if name.endswith("json_schema_version") and value != "latest" and not (value.isdigit() and int(value) >= 1):
             raise invalid_field(name, "must be a positive integer or latest")
@@ -113,7 +113,7 @@ def _validate_block(ctx: Ctx, country: str, key: str, value: Any) -> dict[str, l
 
 @router.op("POST", "/v1/employments", "employment:write")
 async def create_employment(ctx: Ctx) -> Response:
-    _check_schema_version(ctx)
+    check_schema_version(ctx)
     body = await json_body(ctx.request)
     require_fields(body, "country_code", "basic_information")
     unknown = set(body) - {"country_code", "basic_information", "type", "engaged_by_legal_entity_id",
@@ -161,10 +161,10 @@ async def create_employment(ctx: Ctx) -> Response:
     }
     state.data["employments"][employment_id] = record
     state.counters["employments_created"] += 1
-    return single("employment", _full(record, state), status=201)
+    return single("employment", _full(record, state))  # Remote's spec declares 200
 
 
-def _allowed_v1(status: str) -> tuple[str, ...] | None:
+def allowed_keys(status: str) -> tuple[str, ...] | None:
     """Body keys a PATCH v1 may set in `status`; None = every key."""
     if status in PRE_INVITE:
         return None
@@ -190,11 +190,12 @@ def _apply_scalars(ctx: Ctx, record: dict[str, Any], body: dict[str, Any]) -> di
     return errors
 
 
-def _store_update(ctx: Ctx, record: dict[str, Any], body: dict[str, Any]) -> None:
+def store_update(ctx: Ctx, record: dict[str, Any], body: dict[str, Any]) -> None:
     for key, value in body.items():
         if key in forms.BODY_KEY_TO_FORM:
             target = "basic_information" if key == "employment_basic_information" else key
-            record[target] = value
+            # Remote shows bank accounts as a list (an employee may have several); a write sets the one.
+            record[target] = [value] if target == "bank_account_details" else value
             if target in record.get("onboarding_tasks", {}):
                 record["onboarding_tasks"][target] = {"status": "completed"}
             if target == "basic_information":
@@ -210,7 +211,7 @@ def _store_update(ctx: Ctx, record: dict[str, Any], body: dict[str, Any]) -> Non
 
 @router.op("PATCH|PUT", "/v1/employments/{employment_id}", "employment:write")
 async def update_employment(ctx: Ctx) -> Response:
-    _check_schema_version(ctx)
+    check_schema_version(ctx)
     record = ctx.get("employments", ctx.param("employment_id"), "Employment")
     body = await json_body(ctx.request)
     if record["type"] == "contractor":
@@ -219,7 +220,7 @@ async def update_employment(ctx: Ctx) -> Response:
     unknown = sorted(set(body) - known)
     if unknown:
         raise invalid({k: ["is not a permitted field"] for k in unknown})
-    allowed = _allowed_v1(record["status"])
+    allowed = allowed_keys(record["status"])
     if allowed is not None:
         refused = sorted(k for k in body if k not in allowed)
         if refused:
@@ -232,7 +233,7 @@ async def update_employment(ctx: Ctx) -> Response:
     errors.update(_apply_scalars(ctx, record, body))
     if errors:
         raise invalid(errors)
-    _store_update(ctx, record, body)
+    store_update(ctx, record, body)
     await ctx.emit("employment.updated", record["_company_id"], employment_id=record["id"])
     return single("employment", _full(record, ctx.state))
 
@@ -247,7 +248,7 @@ async def update_employment_v2(ctx: Ctx) -> Response:
     errors = _apply_scalars(ctx, record, body)
     if errors:
         raise invalid(errors)
-    _store_update(ctx, record, body)
+    store_update(ctx, record, body)
     await ctx.emit("employment.updated", record["_company_id"], employment_id=record["id"])
     return single("employment", _full(record, ctx.state))
 

@@ -44,18 +44,19 @@ def _int_param(request: Request, name: str, default: int, minimum: int, maximum:
     return value
 
 
-def paginated(request: Request, name: str, records: list[dict[str, Any]]) -> JSONResponse:
-    """`{data: {<name>: [...], current_page, total_count, total_pages}}`; page_size > 100 is a 422."""
+def page_of(request: Request, records: list[Any]) -> tuple[list[Any], dict[str, int]]:
+    """The requested page of `records` and its paging fields; page_size > 100 is a 422."""
     page = _int_param(request, "page", 1, 1)
     size = _int_param(request, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     total = len(records)
     chunk = records[(page - 1) * size : page * size]
-    return JSONResponse({"data": {
-        name: [public(r) for r in chunk],
-        "current_page": page,
-        "total_count": total,
-        "total_pages": math.ceil(total / size),
-    }})
+    return chunk, {"current_page": page, "total_count": total, "total_pages": math.ceil(total / size)}
+
+
+def paginated(request: Request, name: str, records: list[dict[str, Any]]) -> JSONResponse:
+    """`{data: {<name>: [...], current_page, total_count, total_pages}}`."""
+    chunk, paging = page_of(request, records)
+    return JSONResponse({"data": {name: [public(r) for r in chunk], **paging}})
 
 
 def query(request: Request, name: str) -> str | None:

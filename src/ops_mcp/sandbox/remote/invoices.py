@@ -1,4 +1,5 @@
-"""Contractor invoices (list/show) and bulk creation of contractor invoice schedules (201/207/422)."""
+"""Contractor invoices (list/show) and contractor invoice schedules (bulk create with 201/207/422,
+list, show, update)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from ops_mcp.sandbox.remote.envelopes import (
     single,
     sort_records,
 )
+from ops_mcp.sandbox.remote.errors import conflict, invalid
 from ops_mcp.sandbox.remote.forms import is_valid_date
 from ops_mcp.sandbox.remote.routing import Ctx, Router
 from ops_mcp.sandbox.remote.store import public
@@ -140,3 +142,70 @@ async def create_schedules(ctx: Ctx) -> Response:
                           if k in (*SCHEDULE_FIELDS, "id") and v is not None})
     status = 201 if not failures else 207 if successes else 422
     return JSONResponse({"data": {"successes": successes, "failures": failures}}, status_code=status)
+
+
+def _schedule_view(record: dict[str, Any]) -> dict[str, Any]:
+    body = public(record)
+    body["total_amount"] = sum(item["amount"] for item in record.get("items") or [])
+    body.pop("created_at", None)
+    return body
+
+
+SCHEDULE_SORTS = ("number", "total_amount", "next_invoice_at", "start_date", "nr_occurrences")
+SCHEDULE_STATUSES = ("inactive", "completed", "active", "processing", "pending_company_action",
+                     "pending_contractor_action", "generation_failed_unrelated_to_withdrawal_method")
+
+
+@router.op("GET", "/v1/contractor-invoice-schedules", "invoices:write")
+async def list_schedules(ctx: Ctx) -> Response:
+    records = [_schedule_view(r) for r in ctx.state.records("schedules", ctx.company_ids)]
+    for name, choices in (("status", SCHEDULE_STATUSES), ("periodicity", PERIODICITIES)):
+        value = query_choice(ctx.request, name, choices)
+        if value:
+            records = [r for r in records if r[name] == value]
+    for name in ("employment_id", "currency"):
+        value = query(ctx.request, name)
+        if value:
+            records = [r for r in records if r[name] == value]
+    for prefix, field in (("start_date", "start_date"), ("next_invoice_date", "next_invoice_at")):
+        low, high = query_date(ctx.request, f"{prefix}_from"), query_date(ctx.request, f"{prefix}_to")
+        if low:
+            records = [r for r in records if r.get(field) and r[field][:10] >= low]
+        if high:
+            records = [r for r in records if r.get(field) and r[field][:10] <= high]
+    records.sort(key=lambda r: (r["start_date"], r["id"]))
+    sort_by = query_choice(ctx.request, "sort_by", SCHEDULE_SORTS)
+    order = query_choice(ctx.request, "order", ("asc", "desc"))
+    if sort_by or order:
+        records = sort_records(records, sort_by, order, "start_date")
+    return paginated(ctx.request, "contractor_invoice_schedules", records)
+
+
+@router.op("GET", "/v1/contractor-invoice-schedules/{id}", "invoices:read")
+async def show_schedule(ctx: Ctx) -> Response:
+    return single("contractor_invoice_schedule",
+                  _schedule_view(ctx.get("schedules", ctx.param("id"), "Contractor invoice schedule")))
+
+
+@router.op("PATCH", "/v1/contractor-invoice-schedules/{id}", "invoices:write")
+async def update_schedule(ctx: Ctx) -> Response:
+    record = ctx.get("schedules", ctx.param("id"), "Contractor invoice schedule")
+    body = await json_body(ctx.request)
+    allowed = {"currency", "items", "periodicity", "start_date"}
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise invalid({k: ["is not a permitted field"] for k in unknown})
+    if not body:
+        raise invalid({"base": ["Nothing to update"]})
+    candidate = {**{k: record.get(k) for k in SCHEDULE_FIELDS}, **body}
+    errors, _employment = _schedule_errors(ctx, {k: v for k, v in candidate.items() if v is not None})
+    if "start_date" not in body:
+        errors.pop("start_date", None)  # an existing schedule may have started in the past
+    if errors:
+        raise invalid(errors)
+    if record["status"] not in ("active", "inactive"):
+        raise conflict(f"A schedule in status {record['status']} cannot be changed")
+    record.update(body)
+    if "start_date" in body:
+        record["next_invoice_at"] = body["start_date"]
+    return single("contractor_invoice_schedule", _schedule_view(record))

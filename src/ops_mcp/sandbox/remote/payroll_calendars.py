@@ -17,7 +17,7 @@ router = Router()
 CYCLE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-@router.op("GET", "/v1/payroll-calendars", "payroll_calendar:read")
+@router.op("GET", "/v1/payroll-calendars", "payroll_calendar:read", token="any")
 async def list_eor_calendars(ctx: Ctx) -> Response:
     records = list(ctx.state.data["eor_calendars"].values())
     country = query(ctx.request, "country_code")

@@ -1,8 +1,11 @@
-"""Operation registry: each API operation declares method, path, scope and handler once.
+"""Operation registry: each API operation declares method, path, scope, token kind and handler once.
 
 The wrapper does what every authenticated Remote call shares, in the real order: bearer token
-(401), rate limit (429, counted per company), scope (403), then the handler; rate-limit headers go
-on every authenticated response, errors included.
+(401), rate limit (429, counted per company or per partner client), token kind and scope (403),
+then the handler; rate-limit headers go on every authenticated response, errors included.
+
+Company scoping lives here too: a company token sees only its own company (`Ctx.company_ids`,
+`Ctx.get`, `Ctx.own_company`), so another company's ids answer 404 by every path.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ops_mcp.sandbox.remote.auth import Principal, principal_for
-from ops_mcp.sandbox.remote.errors import ApiError, invalid_field, not_found
+from ops_mcp.sandbox.remote.auth import COMPANY, TOKEN_KINDS, Principal, principal_for
+from ops_mcp.sandbox.remote.errors import ApiError, not_found
+from ops_mcp.sandbox.remote.events import emit
 from ops_mcp.sandbox.remote.store import RemoteState
 
 
@@ -30,6 +34,13 @@ class Ctx:
         return self.request.path_params[name]
 
     @property
+    def company_id(self) -> str:
+        """The caller's company (operations of kind `company` only run for company tokens)."""
+        company_id = self.principal.company_id
+        assert company_id is not None, "company operation reached by a partner-level token"
+        return company_id
+
+    @property
     def company_ids(self) -> tuple[str, ...]:
         """Companies visible to the caller, narrowed by a `company_id` query parameter.
 
@@ -40,16 +51,18 @@ class Ctx:
             return (wanted,) if wanted in self.principal.company_ids else ()
         return self.principal.company_ids
 
+    def own_company(self, company_id: Any) -> dict[str, Any]:
+        """The caller's company when `company_id` names it; any other company is not found."""
+        if not isinstance(company_id, str) or company_id not in self.principal.company_ids:
+            raise not_found("Company")
+        return self.state.data["companies"][company_id]
+
     def acting_company(self, body: dict[str, Any] | None = None) -> str:
-        """The one company a create acts for; tokens spanning companies must name it."""
+        """The company a create acts for: the token's; a `company_id` naming another is not found."""
         wanted = (body or {}).get("company_id") or self.request.query_params.get("company_id")
         if wanted:
-            if wanted not in self.principal.company_ids:
-                raise not_found("Company")
-            return wanted
-        if self.principal.single_company is None:
-            raise invalid_field("company_id", "is required when the token acts for several companies")
-        return self.principal.single_company
+            return self.own_company(wanted)["id"]
+        return self.company_id
 
     def get(self, collection: str, record_id: str, resource: str) -> dict[str, Any]:
         record = self.state.get(collection, record_id, self.principal.company_ids)
@@ -58,8 +71,6 @@ class Ctx:
         return record
 
     async def emit(self, event_type: str, company_id: str, **ids: str) -> None:
-        from ops_mcp.sandbox.remote.webhooks import emit
-
         await emit(self.state, event_type, company_id, ids)
 
 
@@ -72,16 +83,20 @@ class Operation:
     path: str
     scope: str | None
     handler: Handler
+    token: str = COMPANY  # "company" | "client_credentials" | "any" (the document's x-token-kind)
 
 
 class Router:
     def __init__(self) -> None:
         self.operations: list[Operation] = []
 
-    def op(self, method: str, path: str, scope: str | None) -> Callable[[Handler], Handler]:
+    def op(self, method: str, path: str, scope: str | None, token: str = COMPANY) -> Callable[[Handler], Handler]:
+        if token not in TOKEN_KINDS:
+            raise ValueError(f"unknown token kind {token!r}")
+
         def register(handler: Handler) -> Handler:
             for one in method.split("|"):
-                self.operations.append(Operation(one, path, scope, handler))
+                self.operations.append(Operation(one, path, scope, handler, token))
             return handler
 
         return register
@@ -98,7 +113,7 @@ def _endpoint(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
         if not allowed:
             return JSONResponse({"message": "Too many requests"}, status_code=429, headers=headers)
         try:
-            principal.require(operation.scope)
+            principal.require(operation.scope, operation.token)
             response = await operation.handler(Ctx(request, state, principal))
         except ApiError as exc:
             response = exc.response()

@@ -17,10 +17,12 @@ from typing import Any
 
 from ops_mcp.sandbox.remote.country_data import COUNTRIES, country_ref, currency_of, timezone_of
 from ops_mcp.sandbox.remote.credentials import PARTNER_CLIENT_IDS
+from ops_mcp.sandbox.remote.seed_hr import HR_COLLECTIONS, seed_hr
 
 COLLECTIONS = (
     "companies", "managers", "employments", "contracts", "amendments", "timeoffs", "timesheets",
     "invoices", "schedules", "billing_documents", "eor_calendars", "company_calendars", "webhook_callbacks",
+    *HR_COLLECTIONS,
 )
 
 FIRST = ["Ana", "João", "Lena", "Jonas", "Camille", "Hugo", "Emily", "Jack", "Olivia", "Noah", "Lucía", "Pablo",
@@ -67,7 +69,8 @@ class Seeder:
     def __init__(self, seed: int, today: date) -> None:
         self.rng = random.Random(seed)
         self.today = today
-        self.data: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in COLLECTIONS}
+        self.data: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in COLLECTIONS
+                                                          if name not in HR_COLLECTIONS}
 
     # --- helpers -------------------------------------------------------------------------
     def uid(self) -> str:
@@ -104,6 +107,8 @@ class Seeder:
             "registration_number": "HRB 123456" if country == "DEU" else "09876543",
             "phone_number": "+493012345678" if country == "DEU" else "+442071234567",
             "email_domain": domain, "created_at": self.ts(created), "updated_at": self.ts(created),
+            "terms_of_service_accepted_at": iso_ts(datetime.combine(created, time(9, 0), UTC)),
+            "default_legal_entity_credit_risk_status": "ready",
             "_slug": slug, "_company_id": company_id,
             "_departments": {name: self.uid() for name in DEPARTMENTS},
             # Both sandbox partners (see auth.PARTNERS) are authorised by the seeded companies.
@@ -555,4 +560,6 @@ def bi_weekly_cycles(year: int, month: int) -> list[dict]:
 
 
 def build_seed(seed: int, today: date) -> dict[str, dict[str, dict[str, Any]]]:
-    return Seeder(seed, today).run()
+    data = Seeder(seed, today).run()
+    seed_hr(seed, today, data)
+    return data

@@ -21,6 +21,14 @@ class RemoteSandboxSettings:
     window_seconds: float = 60.0
     # Lifetime of OAuth access tokens (Remote: 3600 s); tests shorten it.
     token_ttl_seconds: int = 3600
+    # Authorization codes live 5 minutes and are single use (Remote's auth guide).
+    authorization_code_ttl_seconds: int = 300
+    # Refresh-token rotation. Remote does not rotate refresh tokens; the emulator does by default, so
+    # clients are tested against the stricter behaviour: each refresh returns a new refresh token and
+    # the previous one keeps working for `refresh_token_grace_seconds` (a retried refresh after a lost
+    # response must not lock the client out). `refresh_token_rotation=False` gives Remote's behaviour.
+    refresh_token_rotation: bool = True
+    refresh_token_grace_seconds: float = 60.0
     # Webhook delivery: 3 retries on exponential backoff; `webhook_time_scale` compresses the waits.
     webhook_retries: int = 3
     webhook_backoff_seconds: tuple[float, ...] = (60, 300, 1500)

@@ -22,12 +22,30 @@ from ops_mcp.sandbox.remote.settings import RemoteSandboxSettings
 
 @dataclass
 class IssuedToken:
-    """An OAuth access or refresh token issued by `/auth/oauth2/token`."""
+    """An OAuth access or refresh token issued by `/auth/oauth2/token`.
+
+    `company_id` None = a partner-level (client-credentials) token; otherwise the one company the
+    token is bound to, with the consenting admin's `user_id`.
+    """
 
     client_id: str
     scopes: frozenset[str]
     company_id: str | None
-    expires_at: float | None  # None: refresh tokens do not expire
+    expires_at: float | None  # None: a refresh token that has not been rotated (no expiry)
+    user_id: str | None = None
+    code: str | None = None  # the authorization code the grant came from (revoked if the code is replayed)
+
+
+@dataclass
+class AuthorizationCode:
+    """A code issued after consent: single use, bound to client, redirect URI, company and user."""
+
+    client_id: str
+    redirect_uri: str
+    company_id: str
+    user_id: str
+    scopes: frozenset[str]
+    expires_at: float
 
 
 @dataclass
@@ -36,6 +54,9 @@ class RemoteState(SandboxState):
     data: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     access_tokens: dict[str, IssuedToken] = field(default_factory=dict)
     refresh_tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    authorization_codes: dict[str, AuthorizationCode] = field(default_factory=dict)
+    # Codes already exchanged: a second exchange revokes what the first one issued (RFC 6749 §4.1.2).
+    used_codes: set[str] = field(default_factory=set)
     # Side-effect counters for tests: "employments_created", "webhooks_emitted", ...
     counters: Counter = field(default_factory=Counter)
     # Every webhook event emitted: {"event_id", "event_type", "payload", "callback_id", "url"}.
@@ -73,6 +94,8 @@ class RemoteState(SandboxState):
         self.id_rng = random.Random(f"{self.settings.seed}:runtime")
         self.access_tokens.clear()
         self.refresh_tokens.clear()
+        self.authorization_codes.clear()
+        self.used_codes.clear()
         self.counters.clear()
         self.events.clear()
         self.delivery_keys.clear()

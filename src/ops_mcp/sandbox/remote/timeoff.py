@@ -191,12 +191,21 @@ async def create_timeoff(ctx: Ctx) -> Response:
     errors = _check_data(ctx, body, {}, employment["_company_id"])
     if errors:
         raise invalid(errors)
+    state = ctx.state
+    kind = body.get("timeoff_type")
+    variant_id = body.get("leave_policy_variant_id")
+    if variant_id is not None:
+        # The variant ids come from GET /v1/leave-policies/details/{employment_id}.
+        policy = state.get("leave_policies", variant_id, (employment["_company_id"],)) \
+            if isinstance(variant_id, str) else None
+        if policy is None:
+            raise invalid_field("leave_policy_variant_id", "is not a leave policy of the employment")
+        kind = kind or policy["leave_type"]
+    kind = kind or "custom_company_leave"
     if employment["status"] in ("archived", "deleted"):
         raise conflict(f"Time off cannot be recorded for an employment in status {employment['status']}")
     if _overlaps(ctx, employment["id"], body["start_date"], body["end_date"]):
         raise conflict("Time off overlaps with another request of this employment")
-    state = ctx.state
-    kind = body.get("timeoff_type") or "custom_company_leave"
     record: dict[str, Any] = {
         "id": state.new_id(), "employment_id": employment["id"], "status": "approved", "timeoff_type": kind,
         "cancel_reason": None, "cancelled_at": None, "decline_reason": None, "automatic": False, "document": None,
@@ -217,7 +226,12 @@ async def update_timeoff(ctx: Ctx) -> Response:
     unknown = sorted(set(body) - {"edit_reason", "cancel_reason", "status", *DATA_FIELDS})
     if unknown:
         raise invalid({k: ["is not a permitted field"] for k in unknown})
-    if not body:
+    # Remote's body schema (UpdateApprovedTimeoffParams) requires both reasons on every update.
+    missing = {k: ["is required"] for k in ("edit_reason", "cancel_reason")
+               if k not in body or not isinstance(body[k], str)}
+    if missing:
+        raise invalid(missing)
+    if not any(k in body for k in ("status", *DATA_FIELDS)):
         raise invalid({"base": ["Nothing to update"]})
     if body.get("status") == "cancelled":
         return await _cancel(ctx, record, body.get("cancel_reason"))

@@ -1,89 +1,30 @@
-"""Webhook callbacks (CRUD + sandbox trigger) and signed delivery of events.
-
-Delivery body: flat JSON with ids only, e.g. `{"event_type":"timeoff.approved","company_id":…,
-"employment_id":…,"timeoff_id":…}`. Headers: `X-Remote-Timestamp` (Unix ms) and
-`X-Remote-Signature` = lowercase hex HMAC-SHA256(signing_key, raw_body + ":" + timestamp).
-Retries and dead letters come from `common.delivery.WebhookDeliverer`, created lazily because
-in-process ASGI apps run no lifespan.
-"""
+"""Webhook callbacks (list per company, create, update, delete), the webhook event log (list,
+replay) and the sandbox trigger. Emission and signing live in `events.py`."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlparse
 
 from starlette.responses import JSONResponse, Response
 
-from ops_mcp.sandbox.common import WebhookDeliverer
-from ops_mcp.sandbox.remote.envelopes import action_ok, json_body, require_fields
+from ops_mcp.sandbox.remote.envelopes import (
+    action_ok,
+    json_body,
+    paginated,
+    query,
+    query_bool,
+    query_choice,
+    require_fields,
+)
 from ops_mcp.sandbox.remote.errors import conflict, invalid, invalid_field
+from ops_mcp.sandbox.remote.events import EVENT_TYPES, delivered, emit, replay
 from ops_mcp.sandbox.remote.routing import Ctx, Router
-from ops_mcp.sandbox.remote.store import RemoteState, public
+from ops_mcp.sandbox.remote.store import public
 
 router = Router()
-
-EVENT_TYPES = (
-    "employment.updated", "employment.details.updated", "employment.status.updated",
-    "employment.user_status.invited", "employment.onboarding.completed",
-    "contract_amendment.submitted", "contract_amendment.review_started", "contract_amendment.done",
-    "contract_amendment.canceled",
-    "timeoff.requested", "timeoff.approved", "timeoff.declined", "timeoff.canceled",
-    "timeoff.cancellation_requested", "timeoff.updated", "timeoff.date_changed", "timeoff.taken",
-    "timesheet.submitted", "timesheet.in_calibration",
-    "company.activated", "company.manager_created",
-    "contractor_invoice.issued", "contractor_invoice.paid_out", "billing_document.issued", "payslip.released",
-)
-
-
-def sign(signing_key: str, body: bytes, timestamp_ms: str) -> str:
-    return hmac.new(signing_key.encode(), body + b":" + timestamp_ms.encode(), hashlib.sha256).hexdigest()
-
-
-def deliverer_for(state: RemoteState) -> WebhookDeliverer:
-    """The state's deliverer, created on first use (needs no running loop until `deliver`)."""
-    if state.deliverer is None:
-        settings = state.settings
-
-        def signer(body: bytes, event_id: str, _timestamp: int) -> dict[str, str]:
-            # Remote's timestamp is in milliseconds; the shared deliverer passes seconds.
-            timestamp_ms = str(int(settings.clock.time() * 1000))
-            key = state.delivery_keys.get(event_id, "")
-            return {"X-Remote-Timestamp": timestamp_ms, "X-Remote-Signature": sign(key, body, timestamp_ms)}
-
-        state.deliverer = WebhookDeliverer(
-            signer, retries=settings.webhook_retries, backoff_seconds=settings.webhook_backoff_seconds,
-            time_scale=settings.webhook_time_scale, timeout=settings.webhook_timeout,
-            transport=settings.webhook_transport, seed=settings.seed, clock=settings.clock.time,
-        )
-    return state.deliverer
-
-
-def _subscribed(callback: dict[str, Any], event_type: str) -> bool:
-    return bool(callback.get("subscribe_to_all_events")) or event_type in (callback.get("subscribed_events") or [])
-
-
-async def emit(state: RemoteState, event_type: str, company_id: str, ids: dict[str, str]) -> int:
-    """Deliver `event_type` to every subscribed callback of the company; returns how many."""
-    payload = {"event_type": event_type, "company_id": company_id, **ids}
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    state.counters["webhook_events"] += 1
-    sent = 0
-    for callback in list(state.data["webhook_callbacks"].values()):
-        if callback["_company_id"] != company_id or not _subscribed(callback, event_type):
-            continue
-        event_id = state.new_id()
-        state.delivery_keys[event_id] = callback["_signing_key"]
-        state.events.append({"event_id": event_id, "event_type": event_type, "payload": payload,
-                             "callback_id": callback["id"], "url": callback["url"]})
-        await deliverer_for(state).deliver(callback["url"], event_id, body, context=callback["id"])
-        state.counters["webhook_deliveries"] += 1
-        sent += 1
-    return sent
-
 
 def _check(ctx: Ctx, body: dict[str, Any], company_id: str, exclude: str | None = None) -> None:
     errors: dict[str, list[str]] = {}
@@ -108,9 +49,10 @@ def _check(ctx: Ctx, body: dict[str, Any], company_id: str, exclude: str | None 
         raise conflict("A webhook callback with this URL already exists")
 
 
-@router.op("GET", "/v1/webhook-callbacks", "webhook:read")
+@router.op("GET", "/v1/companies/{company_id}/webhook-callbacks", "webhook:read")
 async def list_callbacks(ctx: Ctx) -> Response:
-    callbacks = sorted(ctx.state.records("webhook_callbacks", ctx.company_ids), key=lambda c: c["created_at"])
+    company = ctx.own_company(ctx.param("company_id"))
+    callbacks = sorted(ctx.state.records("webhook_callbacks", (company["id"],)), key=lambda c: c["created_at"])
     return JSONResponse({"data": [public(c) for c in callbacks]})
 
 
@@ -130,9 +72,8 @@ async def create_callback(ctx: Ctx) -> Response:
         "_company_id": company_id, "_signing_key": signing_key,
     }
     state.data["webhook_callbacks"][callback["id"]] = callback
-    # The signing key is shown once, in this response only.
-    return JSONResponse({"data": {"webhook_callback": {**public(callback), "signing_key": signing_key}}},
-                        status_code=201)
+    # The signing key is shown once, in this response only; Remote's spec declares 200.
+    return JSONResponse({"data": {"webhook_callback": {**public(callback), "signing_key": signing_key}}})
 
 
 @router.op("PATCH", "/v1/webhook-callbacks/{id}", "webhook:write")
@@ -166,4 +107,79 @@ async def trigger(ctx: Ctx) -> Response:
         raise invalid_field("employment_id", "is invalid")
     employment = ctx.get("employments", body["employment_id"], "Employment")
     await emit(ctx.state, body["event_type"], employment["_company_id"], {"employment_id": employment["id"]})
+    return action_ok()
+
+
+def _moment(value: Any) -> datetime | None:
+    """An ISO-8601 timestamp as an aware datetime (naive ones are UTC); None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _timestamp(ctx: Ctx, name: str) -> datetime | None:
+    value = query(ctx.request, name)
+    if value is None:
+        return None
+    moment = _moment(value)
+    if moment is None:
+        raise invalid_field(name, "is not a valid ISO-8601 timestamp")
+    return moment
+
+
+def _event_view(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    return {**public(event), "successfully_delivered": delivered(ctx.state, event)}
+
+
+@router.op("GET", "/v1/webhook-events", "webhook:read")
+async def list_events(ctx: Ctx) -> Response:
+    events = [_event_view(ctx, e) for e in ctx.state.records("webhook_events", ctx.company_ids)]
+    event_type = query(ctx.request, "event_type")
+    if event_type:
+        events = [e for e in events if e["event_type"] == event_type]
+    ok = query_bool(ctx.request, "successfully_delivered")
+    if ok is not None:
+        events = [e for e in events if e["successfully_delivered"] is ok]
+    before, after = _timestamp(ctx, "before"), _timestamp(ctx, "after")
+    if after:
+        events = [e for e in events if _moment(e["first_triggered_at"]) >= after]
+    if before:
+        events = [e for e in events if _moment(e["first_triggered_at"]) <= before]
+    query_choice(ctx.request, "sort_by", ("first_triggered_at",))
+    order = query_choice(ctx.request, "order", ("asc", "desc")) or "desc"
+    events.sort(key=lambda e: (e["first_triggered_at"], e["id"]), reverse=order == "desc")
+    return paginated(ctx.request, "webhook_events", events)
+
+
+@router.op("POST", "/v1/webhook-events/replay", "webhook:write")
+async def replay_events(ctx: Ctx) -> Response:
+    body = await json_body(ctx.request)
+    unknown = sorted(set(body) - {"event_ids", "after", "before", "event_type", "company_id"})
+    if unknown:
+        raise invalid({k: ["is not a permitted field"] for k in unknown})
+    own = ctx.state.records("webhook_events", (ctx.company_id,))
+    if "event_ids" in body:
+        ids = body["event_ids"]
+        if not isinstance(ids, list) or not ids or len(ids) > 100 or not all(isinstance(i, str) for i in ids):
+            raise invalid_field("event_ids", "must be a list of 1 to 100 event ids")
+        by_id = {e["id"]: e for e in own}
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise invalid_field("event_ids", f"unknown event ids: {', '.join(missing[:5])}")
+        chosen = [by_id[i] for i in ids]
+    else:
+        after, before = _moment(body.get("after")), _moment(body.get("before"))
+        for name, moment in (("after", after), ("before", before)):
+            if moment is None:
+                raise invalid_field(name, "is required (ISO-8601) unless event_ids is given")
+        if body.get("company_id") not in (None, ctx.company_id):
+            raise invalid_field("company_id", "must be the token's company")
+        chosen = [e for e in own if after <= _moment(e["first_triggered_at"]) <= before
+                  and (not body.get("event_type") or e["event_type"] == body["event_type"])]
+    for event in chosen:
+        await replay(ctx.state, event)
     return action_ok()

@@ -6,10 +6,10 @@ import math
 from datetime import timedelta
 from typing import Any
 
+from ops_mcp.sandbox.common.pdf import render_pdf
 from ops_mcp.sandbox.remoteops import contracts
 from ops_mcp.sandbox.remoteops.http import Ctx, Operation, Reply
 from ops_mcp.sandbox.remoteops.listing import list_reply
-from ops_mcp.sandbox.remoteops.pdf import render_pdf
 from ops_mcp.sandbox.remoteops.problems import ApiError, validation_failed
 from ops_mcp.sandbox.remoteops.store import Tenant, public
 from ops_mcp.sandbox.remoteops.timeline import add_entry

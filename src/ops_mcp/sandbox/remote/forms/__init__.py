@@ -28,6 +28,9 @@ FORM_NAMES = (
     "emergency_contact_details",
     "contract_amendment",
     "company_basic_information",
+    "administrative_details",
+    "bank_account_details",
+    "billing_address_details",
 )
 # Employment body keys that name a form (PATCH bodies are keyed by form name; Remote also uses
 # `basic_information` for the first form).
@@ -39,6 +42,9 @@ BODY_KEY_TO_FORM = {
     "address_details": "address_details",
     "pricing_plan_details": "pricing_plan_details",
     "emergency_contact_details": "emergency_contact_details",
+    "administrative_details": "administrative_details",
+    "bank_account_details": "bank_account_details",
+    "billing_address_details": "billing_address_details",
 }
 _FORMAT_CHECKER = FormatChecker()
 

@@ -302,6 +302,37 @@ def emergency_contact_details(_code: str | None) -> dict:
     }, ["name", "relationship", "phone_number"])
 
 
+def administrative_details(code: str | None) -> dict:
+    props = {
+        "tax_identification_number": _text("Tax identification number"),
+        "marital_status": _choice("Marital status", [("single", "Single"), ("married", "Married"),
+                                                     ("divorced", "Divorced"), ("widowed", "Widowed")]),
+        "number_of_dependents": {"type": "integer", "title": "Number of dependents", "minimum": 0, "maximum": 20,
+                                 "x-jsf-presentation": {"inputType": "number"}},
+    }
+    if code in PERSONAL_TAX_ID:
+        _field, title, pattern, example = PERSONAL_TAX_ID[code]
+        props["tax_identification_number"].update(title=title, pattern=pattern, **{"x-jsf-errorMessage": {
+            "pattern": f"Invalid {title}, e.g. {example}"}})
+    return _form(props, ["tax_identification_number", "marital_status"])
+
+
+def bank_account_details(_code: str | None) -> dict:
+    return _form({
+        "account_holder": _text("Account holder"),
+        "bank_name": _text("Bank name"),
+        "iban": {"type": "string", "title": "IBAN or account number", "pattern": r"^[A-Z0-9]{8,34}$",
+                 "x-jsf-presentation": {"inputType": "text"},
+                 "x-jsf-errorMessage": {"pattern": "Use capital letters and digits only, e.g. PT50000201231234567890154"}},
+        "swift_bic": {"type": ["string", "null"], "title": "SWIFT/BIC", "pattern": r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$",
+                      "x-jsf-presentation": {"inputType": "text"}},
+    }, ["account_holder", "iban"])
+
+
+def billing_address_details(code: str | None) -> dict:
+    return address_details(code)
+
+
 def company_basic_information(code: str | None) -> dict:
     props = {
         "name": _text("Company legal name"),
@@ -331,6 +362,9 @@ def forms_for(code: str | None) -> dict[str, dict]:
         "emergency_contact_details": emergency_contact_details(code),
         "contract_amendment": contract_amendment(code, currency, symbol, minimum, hours),
         "company_basic_information": company_basic_information(code),
+        "administrative_details": administrative_details(code),
+        "bank_account_details": bank_account_details(code),
+        "billing_address_details": billing_address_details(code),
     }
 
 

@@ -1,4 +1,4 @@
-"""A minimal but valid PDF 1.4 writer (one page, Helvetica text) for invoice PDFs."""
+"""A minimal but valid PDF 1.4 writer (one page, Helvetica text) for the emulators' PDF downloads."""
 
 from __future__ import annotations
 
