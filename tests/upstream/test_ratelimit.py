@@ -66,7 +66,7 @@ def test_sliding_window_counts_any_interval():
 def test_headers_lower_the_estimate_when_others_spend_the_budget():
     budget = RateBudget("acme", 300, "fixed", 60.0, burst=300, clock=lambda: 0.0)
     assert budget.try_take(0.0) == 0
-    ticket = Ticket(budget.generation, 0.0)
+    ticket = Ticket(budget.generation)
     # Another client of the same company already used 250 of the window.
     budget.observe(ticket, HeaderReading(limit=300, remaining=49, reset_at=59.5), 200, 0.5)
     assert budget.used == 251
@@ -77,7 +77,7 @@ def test_headers_lower_the_estimate_when_others_spend_the_budget():
 def test_server_window_started_later_is_adopted():
     budget = RateBudget("acme", 10, "fixed", 60.0, clock=lambda: 0.0)
     assert budget.try_take(0.0) == 0
-    ticket = Ticket(budget.generation, 0.0)
+    ticket = Ticket(budget.generation)
     budget.observe(ticket, HeaderReading(remaining=9, reset_at=75.0), 200, 15.0)
     assert budget.window_end == 75.0  # our window would have ended at 60: too early
 
@@ -85,7 +85,7 @@ def test_server_window_started_later_is_adopted():
 def test_429_blocks_everyone_until_retry_after():
     budget = RateBudget("key", 60, "sliding", 60.0, clock=lambda: 0.0)
     assert budget.try_take(0.0) == 0
-    budget.observe(Ticket(1, 0.0), HeaderReading(retry_at=7.0), 429, 1.0)
+    budget.observe(Ticket(1), HeaderReading(retry_at=7.0), 429, 1.0)
     assert budget.try_take(2.0) == pytest.approx(5.0)
     assert budget.try_take(7.0) == 0
 
