@@ -7,6 +7,8 @@ import pytest
 from ops_mcp.catalogue.models import RateLimitProfile
 from ops_mcp.upstream.ratelimit import BudgetExhausted, HeaderReading, RateBudget, Ticket, read_headers
 
+from .virtual_time import START, VirtualTime
+
 REMOTE = RateLimitProfile(
     scope="company",
     per_minute=300,
@@ -114,9 +116,22 @@ def test_read_headers_units():
 
 @pytest.mark.anyio
 async def test_acquire_refuses_waits_beyond_the_allowance():
-    budget = RateBudget("key", 1, "fixed", 60.0, clock=__import__("time").time)
+    vt = VirtualTime()
+    budget = RateBudget("key", 1, "fixed", 60.0, clock=vt.time, sleep=vt.sleep)
     ticket, waited = await budget.acquire(1.0)
     assert waited == 0 and ticket.generation == 1
+    vt.advance(1.5)
     with pytest.raises(BudgetExhausted) as info:
         await budget.acquire(1.0)
-    assert 58 < info.value.retry_after_s <= 60
+    assert info.value.retry_after_s == pytest.approx(58.5)
+    assert vt.sleeps == []  # refused at once: no wait it would have to give up on
+
+
+@pytest.mark.anyio
+async def test_acquire_waits_for_the_slot_through_the_injected_sleep():
+    vt = VirtualTime()
+    budget = RateBudget("key", 2, "fixed", 10.0, burst=2, clock=vt.time, sleep=vt.sleep)
+    waits = [(await budget.acquire(30.0))[1] for _ in range(3)]
+    assert waits[:2] == [0.0, 0.0]
+    assert waits[2] == pytest.approx(10.0)  # the next window, not a second earlier
+    assert vt.sleeps == [pytest.approx(10.0)] and vt.time() - START == pytest.approx(10.0)

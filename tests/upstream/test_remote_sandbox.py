@@ -103,7 +103,7 @@ async def test_oauth_one_token_for_20_concurrent_calls_and_refresh(catalogue, re
         assert all(r.ok for r in results) and len(results) == 20
         assert len(requests_to(sandbox.remote, "POST", "/auth/oauth2/token")) == 1
 
-        await anyio.sleep(2.8)  # past the refresh point (10 % of 3 s before expiry)
+        sandbox.time.advance(2.8)  # past the refresh point (10 % of 3 s before expiry)
         assert (await client.call(connection, endpoint, {})).ok
         assert len(requests_to(sandbox.remote, "POST", "/auth/oauth2/token")) == 2
 
