@@ -45,6 +45,8 @@ from .tokens import TokenProvider
 
 __all__ = ["BinaryContent", "CallOutcome", "ClientLimits", "Progress", "UpstreamClient"]
 
+_FILENAME = re.compile(r'filename="?([^";]+)"?')  # in Content-Disposition
+
 
 @dataclass(frozen=True)
 class ClientLimits:
@@ -224,11 +226,17 @@ class UpstreamClient:
         missing tokens or unreadable bodies once retries are exhausted or not allowed.
         """
         backend = self._backend(connection)
-        is_read = prepared.method == "GET"
+        is_read, keyed = prepared.method == "GET", key is not None
         expects_json = endpoint is None or endpoint.response.content_type == "application/json" or not binary_ok
         rules = Rules(
-            self._retry, self._rng, ctx, is_read, retry_allowed(is_read, key is not None), key is not None,
-            expects_json, backend.in_progress_codes,
+            policy=self._retry,
+            rng=self._rng,
+            ctx=ctx,
+            is_read=is_read,
+            can_retry=retry_allowed(is_read, keyed),
+            keyed=keyed,
+            expects_json=expects_json,
+            in_progress_codes=backend.in_progress_codes,
         )
         tool = endpoint.tool if endpoint else None
         attempts = Attempts(
@@ -296,7 +304,7 @@ class UpstreamClient:
         key: str | None,
         state: CallState,
         ctx: ErrorContext,
-        fields: Any,
+        fields: object,
     ) -> CallOutcome:
         answer = await self._execute(connection, prepared, endpoint, key, state, ctx)
         if answer.status >= 300:
@@ -342,7 +350,7 @@ class UpstreamClient:
 
 
 def _filename(headers: httpx.Headers, endpoint: Endpoint, prepared: PreparedRequest) -> str:
-    match = re.search(r'filename="?([^";]+)"?', headers.get("content-disposition", ""))
+    match = _FILENAME.search(headers.get("content-disposition", ""))
     if match:
         return match.group(1)
     extension = endpoint.response.content_type.split("/")[-1].split("+")[0]

@@ -28,7 +28,7 @@ _OWN_KEYS = frozenset({"truncated", "next", "omitted_fields"})
 
 
 def project_fields(
-    data: dict[str, Any], fields: Any, list_key: str | None, paginator: Paginator
+    data: dict[str, Any], fields: object, list_key: str | None, paginator: Paginator
 ) -> dict[str, Any]:
     """Keep only ``fields`` (ids and pagination always stay); anything but a list of names keeps all."""
     if not fields or not isinstance(fields, list):
@@ -85,7 +85,7 @@ class Listing:
         start = self.paginator.start_args(self.prepared.params)
         return [FetchedPage(start, len(data.get(self.list_key) or []))]
 
-    async def walk(self, max_items: int, progress: Progress | None, fields: Any) -> tuple[int, dict[str, Any]]:
+    async def walk(self, max_items: int, progress: Progress | None, fields: object) -> tuple[int, dict[str, Any]]:
         """Follow pages until ``max_items`` items, the last page, or the size cap."""
         paginator, size_name = self.paginator, self.paginator.size_param
         requested = _int(self.prepared.params.get(size_name))
