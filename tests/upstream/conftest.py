@@ -1,15 +1,17 @@
-"""Fixtures for the upstream client tests (local, so the project-wide conftest stays the lead's)."""
+"""Fixtures for the upstream client tests (local, so the project-wide conftest stays the lead's).
+
+Every sandbox here runs on its own ``VirtualTime``, and so does every client made for it: rate-limit
+windows, token lifetimes, backoffs and 429 waits take no real time, and the same every run.
+"""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import dataclasses
+import random
 
 import pytest
 
-_SRC = Path(__file__).resolve().parents[2] / "src"
-if str(_SRC) not in sys.path:  # the package may not be installed in the venv yet
-    sys.path.insert(0, str(_SRC))
+from .virtual_time import VirtualTime
 
 
 @pytest.fixture
@@ -43,29 +45,29 @@ REMOTEOPS_BASE = "http://sandbox/remoteops/v1"
 
 
 class Sandbox:
-    """Both emulators mounted as the combined sandbox app mounts them, over ASGITransport."""
+    """The emulators a test needs, mounted as the combined sandbox app mounts them, over ASGITransport.
+
+    ``time`` is the emulators' clock; ``make_client`` gives it to the client as clock and sleep.
+    """
 
     def __init__(self, remote_settings=None, remoteops_settings=None) -> None:
         import httpx
         from starlette.applications import Starlette
         from starlette.routing import Mount
 
+        self.time = VirtualTime()
         routes = []
         self.remote_app = self.remoteops_app = None
-        try:
+        if remote_settings is not None:
             from ops_mcp.sandbox.remote import create_remote_app
 
-            self.remote_app = create_remote_app(remote_settings)
+            self.remote_app = create_remote_app(dataclasses.replace(remote_settings, clock=self.time))
             routes.append(Mount("/remote", app=self.remote_app))
-        except ImportError:
-            pass
-        try:
+        if remoteops_settings is not None:
             from ops_mcp.sandbox.remoteops import create_remoteops_app
 
-            self.remoteops_app = create_remoteops_app(remoteops_settings)
+            self.remoteops_app = create_remoteops_app(dataclasses.replace(remoteops_settings, clock=self.time))
             routes.append(Mount("/remoteops/v1", app=self.remoteops_app))
-        except ImportError:
-            pass
         self.app = Starlette(routes=routes)
         self.transport = httpx.ASGITransport(self.app)
 
@@ -80,10 +82,10 @@ class Sandbox:
 
 def remote_sandbox(remote_settings=None) -> Sandbox:
     try:
-        import ops_mcp.sandbox.remote  # noqa: F401
+        from ops_mcp.sandbox.remote import RemoteSandboxSettings
     except ImportError as exc:
         pytest.skip(f"the Remote sandbox is not importable yet: {exc}")
-    return Sandbox(remote_settings=remote_settings)
+    return Sandbox(remote_settings=remote_settings or RemoteSandboxSettings())
 
 
 def remoteops_sandbox(remoteops_settings=None) -> Sandbox:
@@ -97,9 +99,13 @@ def remoteops_sandbox(remoteops_settings=None) -> Sandbox:
 
 
 def make_client(sandbox: Sandbox, catalogue, **kwargs):
+    """A client of ``sandbox`` on the sandbox's virtual time, with a seeded rng."""
     from ops_mcp.upstream import RetryPolicy, UpstreamClient
 
     kwargs.setdefault("retry", RetryPolicy(base_delay_s=0.01, max_delay_s=0.05))
+    kwargs.setdefault("clock", sandbox.time.time)
+    kwargs.setdefault("sleep", sandbox.time.sleep)
+    kwargs.setdefault("rng", random.Random(1))
     profiles = {name: manifest.backend for name, manifest in catalogue.items()}
     return UpstreamClient(profiles, transport=sandbox.transport, catalogue=catalogue, **kwargs)
 

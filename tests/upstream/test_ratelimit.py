@@ -7,6 +7,8 @@ import pytest
 from ops_mcp.catalogue.models import RateLimitProfile
 from ops_mcp.upstream.ratelimit import BudgetExhausted, HeaderReading, RateBudget, Ticket, read_headers
 
+from .virtual_time import START, VirtualTime
+
 REMOTE = RateLimitProfile(
     scope="company",
     per_minute=300,
@@ -66,7 +68,7 @@ def test_sliding_window_counts_any_interval():
 def test_headers_lower_the_estimate_when_others_spend_the_budget():
     budget = RateBudget("acme", 300, "fixed", 60.0, burst=300, clock=lambda: 0.0)
     assert budget.try_take(0.0) == 0
-    ticket = Ticket(budget.generation, 0.0)
+    ticket = Ticket(budget.generation)
     # Another client of the same company already used 250 of the window.
     budget.observe(ticket, HeaderReading(limit=300, remaining=49, reset_at=59.5), 200, 0.5)
     assert budget.used == 251
@@ -77,7 +79,7 @@ def test_headers_lower_the_estimate_when_others_spend_the_budget():
 def test_server_window_started_later_is_adopted():
     budget = RateBudget("acme", 10, "fixed", 60.0, clock=lambda: 0.0)
     assert budget.try_take(0.0) == 0
-    ticket = Ticket(budget.generation, 0.0)
+    ticket = Ticket(budget.generation)
     budget.observe(ticket, HeaderReading(remaining=9, reset_at=75.0), 200, 15.0)
     assert budget.window_end == 75.0  # our window would have ended at 60: too early
 
@@ -85,7 +87,7 @@ def test_server_window_started_later_is_adopted():
 def test_429_blocks_everyone_until_retry_after():
     budget = RateBudget("key", 60, "sliding", 60.0, clock=lambda: 0.0)
     assert budget.try_take(0.0) == 0
-    budget.observe(Ticket(1, 0.0), HeaderReading(retry_at=7.0), 429, 1.0)
+    budget.observe(Ticket(1), HeaderReading(retry_at=7.0), 429, 1.0)
     assert budget.try_take(2.0) == pytest.approx(5.0)
     assert budget.try_take(7.0) == 0
 
@@ -114,9 +116,22 @@ def test_read_headers_units():
 
 @pytest.mark.anyio
 async def test_acquire_refuses_waits_beyond_the_allowance():
-    budget = RateBudget("key", 1, "fixed", 60.0, clock=__import__("time").time)
+    vt = VirtualTime()
+    budget = RateBudget("key", 1, "fixed", 60.0, clock=vt.time, sleep=vt.sleep)
     ticket, waited = await budget.acquire(1.0)
     assert waited == 0 and ticket.generation == 1
+    vt.advance(1.5)
     with pytest.raises(BudgetExhausted) as info:
         await budget.acquire(1.0)
-    assert 58 < info.value.retry_after_s <= 60
+    assert info.value.retry_after_s == pytest.approx(58.5)
+    assert vt.sleeps == []  # refused at once: no wait it would have to give up on
+
+
+@pytest.mark.anyio
+async def test_acquire_waits_for_the_slot_through_the_injected_sleep():
+    vt = VirtualTime()
+    budget = RateBudget("key", 2, "fixed", 10.0, burst=2, clock=vt.time, sleep=vt.sleep)
+    waits = [(await budget.acquire(30.0))[1] for _ in range(3)]
+    assert waits[:2] == [0.0, 0.0]
+    assert waits[2] == pytest.approx(10.0)  # the next window, not a second earlier
+    assert vt.sleeps == [pytest.approx(10.0)] and vt.time() - START == pytest.approx(10.0)

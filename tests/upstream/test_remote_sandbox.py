@@ -103,7 +103,7 @@ async def test_oauth_one_token_for_20_concurrent_calls_and_refresh(catalogue, re
         assert all(r.ok for r in results) and len(results) == 20
         assert len(requests_to(sandbox.remote, "POST", "/auth/oauth2/token")) == 1
 
-        await anyio.sleep(2.8)  # past the refresh point (10 % of 3 s before expiry)
+        sandbox.time.advance(2.8)  # past the refresh point (10 % of 3 s before expiry)
         assert (await client.call(connection, endpoint, {})).ok
         assert len(requests_to(sandbox.remote, "POST", "/auth/oauth2/token")) == 2
 
@@ -274,3 +274,14 @@ async def test_rate_limit_beyond_the_allowed_wait_says_when_to_retry(catalogue, 
     assert error.kind == "rate_limited" and 25 <= error.retry_after_s <= 30
     assert f"Retry in about {int(error.retry_after_s)} seconds" in error.message
     assert len(sandbox.remote.requests) == 3  # the refused call never went upstream
+
+
+async def test_every_backoff_goes_through_the_injected_sleep(catalogue, remote):
+    sandbox = remote_sandbox()
+    sandbox.remote.faults = sandbox.remote.faults.updated({"error_rate": 1.0, "seed": 5})
+    events = []
+    async with make_client(sandbox, catalogue, events=events.append) as client:
+        outcome = await client.call(remote_connection(), remote.endpoint("remote_list_countries"), {})
+    assert outcome.error is not None and outcome.error.kind == "upstream_error" and outcome.attempts == 4
+    backoffs = [e.wait_s for e in events if e.kind == "retry"]
+    assert len(backoffs) == 3 and sandbox.time.sleeps == backoffs

@@ -132,7 +132,7 @@ async def test_timeouts_on_reads_are_retried_then_reported(catalogue, remoteops)
     state.faults = state.faults.updated({"timeout_rate": 1.0, "timeout_seconds": 5})
     async with make_client(sandbox, catalogue) as client:
         outcome = await client.call(
-            remoteops_connection(timeout=0.2),
+            remoteops_connection(timeout=0.05),  # real time: the emulator holds the answer 5 s
             remoteops.endpoint("remoteops_get_customer"),
             {"customer_id": "cus_x"},
         )

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 TOOL_NAME_PATTERN = r"^[a-z0-9_]{1,64}$"
 AREA_PATTERN = r"^[a-z0-9]+\.[a-z0-9_]+$"
 JsonSchema = dict[str, Any]
+# Arguments ops-mcp adds on top of an endpoint's upstream parameters; they never go upstream.
+FIELDS_ARG = "fields"
+MAX_ITEMS_ARG = "max_items"
 
 
 class _Model(BaseModel):

@@ -11,11 +11,12 @@ import json
 import re
 from typing import Any
 
+# ops-mcp's own arguments (FIELDS_ARG, MAX_ITEMS_ARG) live with the manifest models, where the upstream
+# client reads them too; re-exported here for the code that always imported them from this module.
+from .models import FIELDS_ARG as FIELDS_ARG
+from .models import MAX_ITEMS_ARG as MAX_ITEMS_ARG
 from .models import Endpoint, Manifest
 
-# Arguments ops-mcp adds on top of the upstream parameters.
-FIELDS_ARG = "fields"
-MAX_ITEMS_ARG = "max_items"
 MAX_ITEMS_LIMIT = 1000
 _FIELDS_SCHEMA = {"type": "array", "items": {"type": "string"}}
 _MAX_ITEMS_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ITEMS_LIMIT}

@@ -1,6 +1,7 @@
 """The shared upstream client: auth, rate limits, retries, idempotency, pagination, shaping, errors.
 
-One ``UpstreamClient`` serves every MCP session; see ``client.py`` for the sequence of a call.
+One ``UpstreamClient`` serves every MCP session; see ``client.py`` for the sequence of a call and
+the module that does each step.
 Names load on first use (PEP 562): building connections at start-up must not import httpx, which the
 first ``tools/list`` never needs.
 """
@@ -11,7 +12,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "BinaryContent": "client", "CallOutcome": "client", "ClientLimits": "client", "UpstreamClient": "client",
+    "BinaryContent": "outcome", "CallOutcome": "outcome", "ClientLimits": "client", "UpstreamClient": "client",
     "Connection": "connection", "OAuthCredentials": "connection",
     "UpstreamCallError": "errors", "UpstreamError": "errors",
     "UpstreamEvent": "events", "UpstreamStats": "events",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +67,7 @@ class UpstreamCallError(Exception):
         self.error = error
 
 
-def scrub(text: str, secrets: list[str] = (), limit: int = MAX_MESSAGE_CHARS) -> str:
+def scrub(text: str, secrets: Iterable[str] = (), limit: int = MAX_MESSAGE_CHARS) -> str:
     """Remove secrets, token-looking strings, tracebacks and HTML; cap the length."""
     if _HTML.search(text):
         text = "the back end returned an HTML error page"
@@ -95,7 +96,7 @@ class ErrorContext:
     secrets: tuple[str, ...] = ()
 
 
-def parse_body(content: bytes, content_type: str | None) -> Any:
+def parse_body(content: bytes) -> Any:
     """The JSON body, or None when it is not JSON (HTML proxies, empty bodies)."""
     if not content:
         return None
@@ -113,8 +114,9 @@ def _text(value: Any) -> str | None:
         return value
     if isinstance(value, dict):
         for key in ("message", "detail", "title", "code"):
-            if isinstance(value.get(key), str):
-                return value[key]
+            text = value.get(key)
+            if isinstance(text, str):
+                return text
         return None
     if isinstance(value, list):
         parts = [t for t in (_text(v) for v in value[:5]) if t]
@@ -162,6 +164,27 @@ def _describe(body: Any) -> tuple[str | None, str | None]:
     return code, text
 
 
+# Body fields worth passing on to the model (they say what to do next); never the whole body.
+_DETAIL_KEYS = ("request_id", "allowed_transitions", "existing_id", "current_status", "status_now")
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """One error answer, digested: what the phrasing of each status draws on."""
+
+    status: int
+    ctx: ErrorContext
+    code: str | None
+    said: str  # " The back end said: …." or ""
+    fields: dict[str, list[str]]
+    details: dict[str, Any]
+    retry_after_s: float | None
+
+    @property
+    def where(self) -> str:
+        return f"{self.ctx.backend_title} ({self.ctx.connection_name})"
+
+
 def map_http_error(
     status: int, body: Any, ctx: ErrorContext, retry_after_s: float | None = None
 ) -> UpstreamError:
@@ -172,80 +195,105 @@ def map_http_error(
     if code:
         details["code"] = code
     if isinstance(body, dict):
-        for key in ("request_id", "allowed_transitions", "existing_id", "current_status", "status_now"):
-            if key in body and key != "status":
-                details[key] = body[key]
+        details.update({key: body[key] for key in _DETAIL_KEYS if key in body})
     if fields:
         details["fields"] = fields
-    where = f"{ctx.backend_title} ({ctx.connection_name})"
     said = f" The back end said: {text}." if text else ""
-    list_hint = f"use {ctx.list_tool}" if ctx.list_tool else "use the matching list tool"
-
-    if status == 401:
-        kind = UNAUTHORIZED
-        message = (
-            f"ops-mcp's credentials for {where} were rejected (401). This is not something you can fix: "
-            "tell the operator that the connection needs new credentials."
-        )
-    elif status == 403:
-        kind = FORBIDDEN
-        message = (
-            f"{where} refused this operation (403): the configured credentials lack the permission.{said} "
-            "Do not retry; tell the operator if this action is needed."
-        )
-    elif status == 404:
-        kind = NOT_FOUND
-        target = (
-            f"no {ctx.thing} with id {ctx.object_id}" if ctx.object_id else f"the {ctx.thing} was not found"
-        )
-        message = f"{where} has {target}.{said} Do not guess ids: {list_hint} first to find the right one."
-        if code == "transcript-not-ready":
-            message = f"The transcript is not ready yet.{said} Try again in a minute."
-    elif status == 409:
-        kind = CONFLICT
-        message = f"{where} refused this because of the {ctx.thing}'s current state (409).{said}"
-        allowed = details.get("allowed_transitions")
-        if isinstance(allowed, list):
-            shown = ", ".join(map(str, allowed)) if allowed else "none"
-            message += f" Allowed next statuses: {shown}."
-        if "existing_id" in details:
-            message += f" It already exists as {details['existing_id']}."
-        message += " Fetch the current state before deciding what to do."
-    elif status == 412:
-        kind = PRECONDITION_FAILED
-        message = (
-            f"The {ctx.thing} changed since it was read (412).{said} Fetch it again and retry with its "
-            "current version."
-        )
-    elif status in (400, 422):
-        kind = INVALID if status == 422 or fields else BAD_REQUEST
-        if fields:
-            message = f"{where} rejected the request ({status}): {format_field_errors(fields)}."
-        else:
-            message = f"{where} rejected the request ({status}).{said}"
-        message += " Fix the arguments and try again."
-    elif status == 429:
-        kind = RATE_LIMITED
-        wait = f"{retry_after_s:.0f}" if retry_after_s is not None else "60"
-        message = f"{where} is rate limiting this connection. Retry in about {wait} seconds."
-    elif status >= 500:
-        kind = UPSTREAM_ERROR
-        attempts = f" after {ctx.attempts} attempt{'s' if ctx.attempts != 1 else ''}"
-        message = f"{where} failed ({status}){attempts}.{said}"
-        if ctx.is_write:
-            message += write_uncertain_hint(ctx)
-        else:
-            message += " Try again later."
-    else:
-        kind = BAD_REQUEST
-        message = f"{where} answered {status}.{said}"
+    refusal = _Refusal(status, ctx, code, said, fields, details, retry_after_s)
+    kind, message = _phrase(refusal)
     return UpstreamError(
         kind=kind,
-        message=scrub(message, list(ctx.secrets)),
+        message=scrub(message, ctx.secrets),
         status=status,
         retry_after_s=retry_after_s,
         details=_scrub_details(details, ctx),
     )
+
+
+def _phrase(r: _Refusal) -> tuple[str, str]:
+    """(kind, message) for the status."""
+    phrase = _PHRASES.get(r.status)
+    if phrase is not None:
+        return phrase(r)
+    if r.status >= 500:
+        return _server_failed(r)
+    return BAD_REQUEST, f"{r.where} answered {r.status}.{r.said}"
+
+
+def _unauthorized(r: _Refusal) -> tuple[str, str]:
+    return UNAUTHORIZED, (
+        f"ops-mcp's credentials for {r.where} were rejected (401). This is not something you can fix: "
+        "tell the operator that the connection needs new credentials."
+    )
+
+
+def _forbidden(r: _Refusal) -> tuple[str, str]:
+    return FORBIDDEN, (
+        f"{r.where} refused this operation (403): the configured credentials lack the permission.{r.said} "
+        "Do not retry; tell the operator if this action is needed."
+    )
+
+
+def _not_found(r: _Refusal) -> tuple[str, str]:
+    ctx = r.ctx
+    if r.code == "transcript-not-ready":
+        return NOT_FOUND, f"The transcript is not ready yet.{r.said} Try again in a minute."
+    target = f"no {ctx.thing} with id {ctx.object_id}" if ctx.object_id else f"the {ctx.thing} was not found"
+    list_hint = f"use {ctx.list_tool}" if ctx.list_tool else "use the matching list tool"
+    return NOT_FOUND, f"{r.where} has {target}.{r.said} Do not guess ids: {list_hint} first to find the right one."
+
+
+def _conflict(r: _Refusal) -> tuple[str, str]:
+    message = f"{r.where} refused this because of the {r.ctx.thing}'s current state (409).{r.said}"
+    allowed = r.details.get("allowed_transitions")
+    if isinstance(allowed, list):
+        shown = ", ".join(map(str, allowed)) if allowed else "none"
+        message += f" Allowed next statuses: {shown}."
+    if "existing_id" in r.details:
+        message += f" It already exists as {r.details['existing_id']}."
+    return CONFLICT, message + " Fetch the current state before deciding what to do."
+
+
+def _precondition_failed(r: _Refusal) -> tuple[str, str]:
+    return PRECONDITION_FAILED, (
+        f"The {r.ctx.thing} changed since it was read (412).{r.said} Fetch it again and retry with its "
+        "current version."
+    )
+
+
+def _rejected(r: _Refusal) -> tuple[str, str]:
+    kind = INVALID if r.status == 422 or r.fields else BAD_REQUEST
+    if r.fields:
+        message = f"{r.where} rejected the request ({r.status}): {format_field_errors(r.fields)}."
+    else:
+        message = f"{r.where} rejected the request ({r.status}).{r.said}"
+    return kind, message + " Fix the arguments and try again."
+
+
+def _rate_limited(r: _Refusal) -> tuple[str, str]:
+    wait = f"{r.retry_after_s:.0f}" if r.retry_after_s is not None else "60"
+    return RATE_LIMITED, f"{r.where} is rate limiting this connection. Retry in about {wait} seconds."
+
+
+def _server_failed(r: _Refusal) -> tuple[str, str]:
+    message = f"{r.where} failed ({r.status}) after {_attempts(r.ctx.attempts)}.{r.said}"
+    return UPSTREAM_ERROR, message + (write_uncertain_hint(r.ctx) if r.ctx.is_write else " Try again later.")
+
+
+_PHRASES: dict[int, Callable[[_Refusal], tuple[str, str]]] = {
+    400: _rejected,
+    401: _unauthorized,
+    403: _forbidden,
+    404: _not_found,
+    409: _conflict,
+    412: _precondition_failed,
+    422: _rejected,
+    429: _rate_limited,
+}
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt{'s' if count != 1 else ''}"
 
 
 def write_uncertain_hint(ctx: ErrorContext) -> str:
@@ -257,21 +305,21 @@ def transport_error(kind: str, ctx: ErrorContext, uncertain_write: bool) -> Upst
     """Timeout or network failure after the retries that were allowed."""
     where = f"{ctx.backend_title} ({ctx.connection_name})"
     what = "did not answer in time" if kind == TIMEOUT else "could not be reached"
-    attempts = f" ({ctx.attempts} attempt{'s' if ctx.attempts != 1 else ''})"
-    message = f"{where} {what}{attempts}."
+    message = f"{where} {what} ({_attempts(ctx.attempts)})."
     details: dict[str, Any] = {}
     if uncertain_write:
         message += write_uncertain_hint(ctx)
         details["outcome"] = "unknown"
     else:
         message += " Try again later."
-    return UpstreamError(kind=kind, message=scrub(message, list(ctx.secrets)), details=details)
+    return UpstreamError(kind=kind, message=scrub(message, ctx.secrets), details=details)
 
 
 def _scrub_details(details: dict[str, Any], ctx: ErrorContext) -> dict[str, Any]:
     # Details come from the upstream body; keep them small and secret-free.
-    text = scrub(json.dumps(details, default=str), list(ctx.secrets), limit=4000)
+    text = scrub(json.dumps(details, default=str), ctx.secrets, limit=4000)
     try:
-        return json.loads(text)
+        scrubbed: dict[str, Any] = json.loads(text)
     except ValueError:
         return {"code": details.get("code")} if details.get("code") else {}
+    return scrubbed

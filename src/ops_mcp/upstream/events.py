@@ -1,7 +1,7 @@
 """Observability: one event per notable thing, and counters built from them.
 
-The lead's metrics exporter can subscribe with ``UpstreamClient(events=callback)`` or read
-``client.stats.snapshot()``; neither ever carries a token or an argument value.
+A metrics exporter can subscribe with ``UpstreamClient(events=callback)`` or read
+``client.stats``; neither ever carries a token or an argument value.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class UpstreamEvent:
 class UpstreamStats:
     """Counters by (kind, backend, status/detail) plus total rate-limit wait seconds."""
 
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter[tuple[str, str, object]] = field(default_factory=Counter)
     rate_limit_wait_s: float = 0.0
 
     def record(self, event: UpstreamEvent) -> None:
@@ -49,12 +49,6 @@ class UpstreamStats:
             for (k, b, lab), n in self.counts.items()
             if k == kind and (backend is None or b == backend) and (label is ... or lab == label)
         )
-
-    def snapshot(self) -> dict[str, object]:
-        return {
-            "counts": {f"{k}|{b}|{lab}": n for (k, b, lab), n in sorted(self.counts.items(), key=str)},
-            "rate_limit_wait_s": round(self.rate_limit_wait_s, 3),
-        }
 
 
 EventSink = Callable[[UpstreamEvent], None]

@@ -10,12 +10,16 @@ replaces the message of the keyword it names (as Remote's own form library does)
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..catalogue.models import Endpoint, FormRule, FormsProfile
+from ..catalogue.models import Endpoint, FormRule, FormsProfile, JsonSchema
 from .connection import Connection
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 GetJson = Callable[[Connection, str, dict[str, Any] | None], Awaitable[tuple[int, Any]]]
 MAX_ERRORS = 30
@@ -24,13 +28,10 @@ MAX_ERRORS = 30
 class FormProblem(Exception):
     """Validation could not run (no country, unknown employment, form fetch failed)."""
 
-    def __init__(
-        self, message: str, status: int | None = None, body: Any = None, kind: str | None = None
-    ) -> None:
+    def __init__(self, message: str, status: int | None = None, body: Any = None) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
-        self.kind = kind
 
 
 def _fill(template: str, arguments: dict[str, Any]) -> str:
@@ -53,7 +54,7 @@ def _allowed(schema: dict[str, Any]) -> list[str]:
     return [str(o["const"]) for o in options if isinstance(o, dict) and "const" in o]
 
 
-def _forbidden_names(error: Any, root: Any, instance: Any) -> list[str]:
+def _forbidden_names(error: ValidationError, root: Any, instance: Any) -> list[str]:
     """The property a ``false`` subschema forbids (jsonschema reports only ``…/properties``)."""
     node = root
     for part in error.schema_path:
@@ -73,7 +74,7 @@ def _forbidden_names(error: Any, root: Any, instance: Any) -> list[str]:
     return names[:1]
 
 
-def _message(error: Any, root: Any = None, instance: Any = None) -> tuple[str, str]:
+def _message(error: ValidationError, root: Any = None, instance: Any = None) -> tuple[str, str]:
     """(field path, short message) — never the submitted value, which may be personal data."""
     path = list(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -115,9 +116,14 @@ def _message(error: Any, root: Any = None, instance: Any = None) -> tuple[str, s
     return _field(path), f"is invalid ({validator})"
 
 
-def validate(schema: dict[str, Any], value: Any, prefix: str) -> dict[str, list[str]]:
-    """Per-field messages (``{"basic_information.email": ["must be a valid email"]}``)."""
-    validator = _validator_for(schema)
+def validate(
+    schema: JsonSchema, value: Any, prefix: str, validator: Validator | None = None
+) -> dict[str, list[str]]:
+    """Per-field messages (``{"basic_information.email": ["must be a valid email"]}``).
+
+    ``validator``: ``schema`` already compiled (``compile_form``), when it is checked often.
+    """
+    validator = validator if validator is not None else compile_form(schema)
     out: dict[str, list[str]] = {}
     errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.absolute_path])
     for error in errors:
@@ -138,8 +144,7 @@ class FormValidator:
         self._get_json = get_json
         self._clock = clock
         self._ttl = ttl_s
-        self._cache: dict[tuple, tuple[float, Any]] = {}
-        self.fetches = 0
+        self._cache: dict[tuple[Hashable, ...], tuple[float, Any]] = {}
 
     async def check(
         self, forms: FormsProfile | None, connection: Connection, endpoint: Endpoint, arguments: dict[str, Any],
@@ -163,11 +168,11 @@ class FormValidator:
             else:
                 pairs = [(rule.body_key, rule.form or rule.body_key)]
             for body_key, form in pairs:
-                schema = await self._schema(forms, connection, country, form, query)
-                problems.update(validate(schema, body[body_key], body_key))
+                schema, validator = await self._schema(forms, connection, country, form, query)
+                problems.update(validate(schema, body[body_key], body_key, validator))
         return problems
 
-    async def _cached(self, key: tuple, load: Callable[[], Awaitable[Any]]) -> Any:
+    async def _cached(self, key: tuple[Hashable, ...], load: Callable[[], Awaitable[Any]]) -> Any:
         hit = self._cache.get(key)
         now = self._clock()
         if hit is not None and now - hit[0] < self._ttl:
@@ -177,7 +182,6 @@ class FormValidator:
         return value
 
     async def _get(self, connection: Connection, path: str, params: dict[str, Any] | None) -> Any:
-        self.fetches += 1
         status, body = await self._get_json(connection, path, params)
         if status != 200:
             raise FormProblem(f"could not fetch {path}", status, body)
@@ -217,19 +221,27 @@ class FormValidator:
 
     async def _schema(
         self, forms: FormsProfile, connection: Connection, country: str, form: str, query: dict[str, str]
-    ) -> dict:
+    ) -> tuple[JsonSchema, Validator]:
+        """The form's schema and its validator, both cached for ``ttl_s`` (so is a non-schema)."""
         path = forms.schema_path.replace("{country}", quote(country, safe="")).replace("{form}", quote(form, safe=""))
         key = (connection, "form", country, form, tuple(sorted(query.items())))
-        schema = await self._cached(key, lambda: self._get(connection, path, query or None))
-        if isinstance(schema, dict) and isinstance(schema.get("schema"), dict):
-            schema = schema["schema"]  # the newer {schema, version} shape
-        if not isinstance(schema, dict):
+
+        async def load() -> tuple[Any, Validator | None]:
+            schema = await self._get(connection, path, query or None)
+            if isinstance(schema, dict) and isinstance(schema.get("schema"), dict):
+                schema = schema["schema"]  # the newer {schema, version} shape
+            return schema, compile_form(schema) if isinstance(schema, dict) else None
+
+        schema, validator = await self._cached(key, load)
+        if validator is None:
             raise FormProblem(f"the {form} form of {country} is not a JSON Schema")
-        return schema
+        return schema, validator
 
 
-def _validator_for(schema: Any) -> Any:
-    # jsonschema costs ~90 ms to import: load it on the first form check, not at start-up.
+def compile_form(schema: JsonSchema) -> Validator:
+    # jsonschema costs ~90 ms to import: load it on the first form check, not at start-up. Each
+    # form is compiled once per schema fetch (FormValidator caches the validator with the schema).
     from jsonschema import Draft202012Validator, FormatChecker
 
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    validator: Validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    return validator

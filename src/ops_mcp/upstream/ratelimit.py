@@ -11,14 +11,15 @@ shared by every session and task. A budget combines two rules:
   for a whole window while the first burst used everything.
 
 Waiting callers are served in FIFO order (one at a time holds the lock while it sleeps for its
-slot), so no task starves. All time arithmetic takes ``now`` explicitly so it can be unit tested.
+slot), so no task starves. All time arithmetic takes ``now`` explicitly so it can be unit tested,
+and the waiting itself goes through an injectable ``sleep`` (tests run it on virtual time).
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import anyio
@@ -27,6 +28,8 @@ from ..catalogue.models import RateLimitProfile
 
 # Two observations of the server's reset time within this many seconds are the same window.
 _SAME_WINDOW_TOLERANCE_S = 1.0
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class BudgetExhausted(Exception):
@@ -41,8 +44,7 @@ class BudgetExhausted(Exception):
 class Ticket:
     """One admitted request; handed back with the response headers."""
 
-    generation: int
-    sent_at: float
+    generation: int  # of the fixed window it was admitted in
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class RateBudget:
         *,
         burst: int | None = None,
         clock: Callable[[], float],
+        sleep: Sleep = anyio.sleep,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -125,6 +128,7 @@ class RateBudget:
         self.rate = limit / window_s
         self.burst = max(1, burst if burst is not None else math.ceil(limit * 0.1))
         self.clock = clock
+        self.sleep = sleep
         # fixed window
         self.window_end: float | None = None
         self.used = 0
@@ -137,7 +141,6 @@ class RateBudget:
         # a 429 or an exhausted server budget blocks everyone until then
         self.blocked_until = 0.0
         self.in_flight = 0
-        self.waited_s_total = 0.0
         self._lock = anyio.Lock()
 
     # -- pure decision -------------------------------------------------------------------------
@@ -239,11 +242,10 @@ class RateBudget:
                     if delay <= 0:
                         # Time spent queueing behind a sleeping caller counts; lock overhead does not.
                         waited = max(0.0, now - start) if slept or now - start > 0.01 else 0.0
-                        self.waited_s_total += waited
-                        return Ticket(self.generation, now), waited
+                        return Ticket(self.generation), waited
                     if now - start + delay > max_wait_s:
                         raise BudgetExhausted(delay)
-                    await anyio.sleep(delay)
+                    await self.sleep(delay)
                     slept = True
         # The lock queue itself took longer than the allowance.
         assert scope.cancelled_caught
@@ -263,10 +265,16 @@ class BudgetRegistry:
     """Budgets by key, created on first use with the limit of the first connection that uses it."""
 
     def __init__(
-        self, clock: Callable[[], float], window_s: float = 60.0, burst_fraction: float = 0.1
+        self,
+        clock: Callable[[], float],
+        window_s: float = 60.0,
+        burst_fraction: float = 0.1,
+        *,
+        sleep: Sleep = anyio.sleep,
     ) -> None:
         self._budgets: dict[str, RateBudget] = {}
         self.clock = clock
+        self.sleep = sleep
         self.window_s = window_s
         self.burst_fraction = burst_fraction
 
@@ -282,9 +290,8 @@ class BudgetRegistry:
                 # Small budgets (RemoteOps: 60/min) still allow a few calls at once.
                 burst=max(math.ceil(limit * self.burst_fraction), min(limit, 10)),
                 clock=self.clock,
+                sleep=self.sleep,
             )
             self._budgets[key] = budget
         return budget
 
-    def __iter__(self):
-        return iter(self._budgets.values())

@@ -11,12 +11,15 @@ import base64
 import binascii
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..catalogue.models import Endpoint
-from ..catalogue.tools import FIELDS_ARG, MAX_ITEMS_ARG
+from ..catalogue.models import FIELDS_ARG, MAX_ITEMS_ARG, Endpoint, JsonSchema
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 OPS_ONLY_ARGS = (FIELDS_ARG, MAX_ITEMS_ARG)
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -43,23 +46,15 @@ class PreparedRequest:
     files: dict[str, tuple[str, bytes, str]] | None = None
     object_id: str | None = None  # the last path parameter, for "no <thing> with id X" messages
 
-    def with_params(self, extra: dict[str, Any]) -> PreparedRequest:
+    def with_params(self, extra: Mapping[str, Any]) -> PreparedRequest:
+        """The same request with query parameters added, replaced or (value None) removed."""
         params = dict(self.params)
         for key, value in extra.items():
             if value is None:
                 params.pop(key, None)
             else:
                 params[key] = query_value(value)
-        return PreparedRequest(
-            self.method,
-            self.path,
-            params,
-            self.json_body,
-            self.has_json_body,
-            self.form_data,
-            self.files,
-            self.object_id,
-        )
+        return replace(self, params=params)
 
 
 def query_value(value: Any) -> str:
@@ -73,19 +68,49 @@ def query_value(value: Any) -> str:
     return str(value)
 
 
-def encode_segment(name: str, value: Any, schema: dict[str, Any] | None) -> str:
+class PathRules:
+    """The schemas of one endpoint's path parameters, each compiled into a validator once.
+
+    jsonschema costs ~90 ms to import, so it is loaded when a value is first checked, not at
+    start-up; after that each parameter's validator is reused for every call.
+    """
+
+    def __init__(self, path_schema: JsonSchema) -> None:
+        self._schemas: dict[str, JsonSchema] = {
+            name: schema
+            for name, schema in path_schema.get("properties", {}).items()
+            if isinstance(schema, dict) and schema
+        }
+        self._validators: dict[str, Validator] = {}
+
+    def problem(self, name: str, value: str | int) -> str | None:
+        """The first rule ``value`` breaks (e.g. "pattern '^wo_'"), or None when it is valid."""
+        schema = self._schemas.get(name)
+        if schema is None:
+            return None
+        validator = self._validators.get(name)
+        if validator is None:
+            validator = self._validators[name] = _compile(schema)
+        first = min(validator.iter_errors(value), key=lambda e: e.path, default=None)
+        if first is None:
+            return None
+        return f"{first.validator} {first.validator_value!r:.80}"
+
+
+def _compile(schema: JsonSchema) -> Validator:
+    from jsonschema import Draft202012Validator  # lazy: start-up stays lean; cached by PathRules
+
+    return Draft202012Validator(schema)
+
+
+def encode_segment(name: str, value: Any, rules: PathRules) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise InvalidArguments(f"path argument '{name}' must be a string or integer")
     text = str(value)
-    if schema:
-        from jsonschema import Draft202012Validator  # lazy: start-up stays lean
-
-        errors = sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: e.path)
-        if errors:
-            # Say which rule failed, not the value: it may be long or full of control characters.
-            raise InvalidArguments(
-                f"path argument '{name}' is invalid ({errors[0].validator} {errors[0].validator_value!r:.80})"
-            )
+    problem = rules.problem(name, value)
+    if problem is not None:
+        # Say which rule failed, not the value: it may be long or full of control characters.
+        raise InvalidArguments(f"path argument '{name}' is invalid ({problem})")
     if not text or text in (".", "..") or _CONTROL.search(text):
         raise InvalidArguments(f"path argument '{name}' is not a valid id")
     return quote(text, safe="")
@@ -128,7 +153,9 @@ def _check_uploads(value: Any, limit: int, prefix: str = "") -> None:
             _check_uploads(sub, limit, f"{prefix}[{index}]")
 
 
-def _multipart(body: dict[str, Any], schema: dict[str, Any] | None, limit: int):
+def _multipart(
+    body: dict[str, Any], schema: JsonSchema | None, limit: int
+) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]]]:
     """A JSON body with ``content_base64`` (+ filename, content_type) → form fields and one file."""
     props = (schema or {}).get("properties", {})
     file_field = next(
@@ -154,18 +181,23 @@ def _multipart(body: dict[str, Any], schema: dict[str, Any] | None, limit: int):
 
 
 def build_request(
-    endpoint: Endpoint, arguments: dict[str, Any], *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    endpoint: Endpoint,
+    arguments: Mapping[str, Any],
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    path_rules: PathRules | None = None,
 ) -> PreparedRequest:
+    """``path_rules``: the endpoint's compiled path checks (the client keeps one per endpoint)."""
     params = endpoint.parameters
     args = {k: v for k, v in arguments.items() if k not in OPS_ONLY_ARGS}
-    path_props = params.path.get("properties", {})
+    rules = path_rules if path_rules is not None else PathRules(params.path)
     query_props = params.query.get("properties", {})
 
     def segment(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in args or args[name] is None:
             raise InvalidArguments(f"missing required path argument '{name}'")
-        return encode_segment(name, args[name], path_props.get(name))
+        return encode_segment(name, args[name], rules)
 
     placeholders = _PLACEHOLDER.findall(endpoint.path)
     path = _PLACEHOLDER.sub(segment, endpoint.path)

@@ -74,7 +74,7 @@ def project(
     if not fields:
         return result
     items = result.get(list_key) if list_key else None
-    if isinstance(items, list):
+    if list_key and isinstance(items, list):
         out = _select(result, fields, keep | {list_key} | _id_keys(result))
         out[list_key] = [_select(i, fields, _id_keys(i)) if isinstance(i, dict) else i for i in items]
         return out
@@ -114,18 +114,18 @@ def drop_large_fields(
     return out, omitted
 
 
-def page_continuation(offset: int, delivered: int, max_limit: int) -> dict[str, int]:
+def page_continuation(
+    offset: int, delivered: int, max_limit: int, *, page_param: str = "page", size_param: str = "page_size"
+) -> dict[str, int]:
     """Page arguments that resume exactly after ``offset + delivered`` items.
 
     Page numbering depends on the page size, so pick the largest size ≤ the count just delivered
     (it is known to fit) for which the next item starts a page.
     """
     position = offset + delivered
-    best = (1, position)
-    top = max(1, min(delivered, max_limit))
-    for size in range(top, 0, -1):
-        if position % size == 0:
-            best = (size, position)
+    size = 1
+    for candidate in range(max(1, min(delivered, max_limit)), 0, -1):
+        if position % candidate == 0:
+            size = candidate
             break
-    size = best[0]
-    return {"page": position // size + 1, "page_size": size}
+    return {page_param: position // size + 1, size_param: size}
