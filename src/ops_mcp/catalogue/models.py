@@ -58,6 +58,8 @@ class ErrorProfile(_Model):
     shape: Literal["remote", "problem+json"]
     # Error codes meaning "an earlier request with this Idempotency-Key is still running": wait, then repeat.
     in_progress_codes: list[str] = []
+    # Codes of a 404 that means "exists, but not ready yet" (e.g. a call transcript): try again later.
+    not_ready_codes: list[str] = []
 
 
 class RateLimitProfile(_Model):

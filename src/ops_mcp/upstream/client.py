@@ -152,7 +152,7 @@ class UpstreamClient:
         except InvalidArguments as exc:
             message = E.scrub(f"{exc} — fix the arguments and try again.", connection.secrets())
             return state.outcome(None, error=UpstreamError(E.INVALID_ARGS, message))
-        ctx = facts.context(connection, backend.profile.title, prepared.object_id)
+        ctx = facts.context(connection, backend, prepared.object_id)
         try:
             if endpoint.forms and endpoint.access == "write":
                 await self._check_forms(connection, backend, endpoint, arguments, prepared, ctx)

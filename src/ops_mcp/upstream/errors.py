@@ -94,6 +94,7 @@ class ErrorContext:
     is_write: bool = False
     attempts: int = 1
     secrets: tuple[str, ...] = ()
+    not_ready_codes: frozenset[str] = frozenset()  # from the back end's profile
 
 
 def parse_body(content: bytes) -> Any:
@@ -236,8 +237,8 @@ def _forbidden(r: _Refusal) -> tuple[str, str]:
 
 def _not_found(r: _Refusal) -> tuple[str, str]:
     ctx = r.ctx
-    if r.code == "transcript-not-ready":
-        return NOT_FOUND, f"The transcript is not ready yet.{r.said} Try again in a minute."
+    if r.code is not None and r.code in ctx.not_ready_codes:
+        return NOT_FOUND, f"The {ctx.thing}'s {r.code.split('-')[0]} is not ready yet.{r.said} Try again in a minute."
     target = f"no {ctx.thing} with id {ctx.object_id}" if ctx.object_id else f"the {ctx.thing} was not found"
     list_hint = f"use {ctx.list_tool}" if ctx.list_tool else "use the matching list tool"
     return NOT_FOUND, f"{r.where} has {target}.{r.said} Do not guess ids: {list_hint} first to find the right one."

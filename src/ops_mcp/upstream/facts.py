@@ -26,10 +26,13 @@ class BackendFacts:
     profile: BackendProfile
     paginator: Paginator
     in_progress_codes: frozenset[str]
+    not_ready_codes: frozenset[str]
 
     @classmethod
     def of(cls, profile: BackendProfile) -> BackendFacts:
-        return cls(profile, paginator_for(profile.pagination), frozenset(profile.errors.in_progress_codes))
+        errors = profile.errors
+        return cls(profile, paginator_for(profile.pagination), frozenset(errors.in_progress_codes),
+                   frozenset(errors.not_ready_codes))
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,11 @@ class EndpointFacts:
     list_tool: str | None  # the tool to suggest when an id was not found
     path_rules: PathRules
 
-    def context(self, connection: Connection, backend_title: str, object_id: str | None) -> ErrorContext:
+    def context(self, connection: Connection, backend: BackendFacts, object_id: str | None) -> ErrorContext:
         return ErrorContext(
             connection_name=connection.display_name,
-            backend_title=backend_title,
+            backend_title=backend.profile.title,
+            not_ready_codes=backend.not_ready_codes,
             thing=self.thing,
             object_id=object_id,
             list_tool=self.list_tool,
