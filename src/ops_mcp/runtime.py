@@ -129,7 +129,7 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     approvals = ApprovalStore(state_dir / APPROVALS_FILE)
     confirmer = Confirmations(
         store=approvals, sealer=StateSealer(load_key(state_dir)), policies=policies,
-        summarizer=Summarizer(catalogue, policies, tenants, upstream),
+        summarizer=Summarizer(catalogue, policies, tenants, upstream, redaction),
         console_url=settings.server.public_url,  # the approval pages; without it, people decide in the CLI
     )
     executor = ToolExecutor(catalogue=catalogue, policies=policies, tenants=tenants, upstream=upstream,

@@ -257,3 +257,36 @@ def test_a_decision_needs_a_named_person():
             Person(name, "console")
     with pytest.raises(ValueError):
         Person("dana", "mcp")  # type: ignore[arg-type]
+
+
+async def test_a_yes_for_one_tenant_does_not_carry_over_to_another(tmp_path):
+    """The person approved "…, Acme GmbH?"; re-binding the agent to Globex makes it a different call."""
+    from ops_harness import sandbox_app
+
+    from ops_mcp.config import Settings
+    from ops_mcp.runtime import build_runtime
+
+    settings = Settings(
+        storage={"dir": str(tmp_path / "state")},
+        backends={"remote": {"connections": {"acme": {"label": "Acme GmbH"}, "globex": {"label": "Globex Ltd"}}}},
+        agents={"hr": {**HR_PERSON, "connections": {"remote": "acme"}}},
+    )
+    runtime = build_runtime(settings, sandbox_app=sandbox_app())
+    args, _ = requested_timeoff(runtime)
+    async with Client(make_server(runtime, "hr"), mode="legacy") as c:
+        pending = await c.call_tool(APPROVE, args)
+        approval_id = pending.structured_content["approval_id"]
+        assert pending.structured_content["summary"].endswith("Acme GmbH?")
+        approve_as_alice(runtime, approval_id)
+        policy = runtime.policy("hr")
+        runtime.policies.put(dataclasses.replace(policy, bindings={**policy.bindings, "remote": "globex"}))
+        moved = await c.call_tool(APPROVE, {**args, "approval_id": approval_id})
+    assert moved.is_error and "different call" in moved.content[0].text
+    assert writes(runtime, "remote") == []
+    runtime.audit.close()
+
+
+def approve_as_alice(runtime, approval_id: str) -> None:
+    from ops_mcp.governance.desk import ApprovalDesk, Person
+
+    ApprovalDesk(runtime.approvals).approve(approval_id, Person("alice", "cli"))

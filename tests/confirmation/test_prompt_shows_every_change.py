@@ -66,7 +66,7 @@ def rewrite_arguments(employment: dict, other: dict) -> dict:
 
 
 async def test_the_approver_sees_every_field_before_and_after_and_gets_exactly_that(
-        make_runtime, monkeypatch, capsys):
+        make_runtime, monkeypatch, capsys, caplog):
     runtime = make_runtime({"hr": HR_EMPLOYMENTS})
     employment, current, other = acme(runtime)
     employment["full_name"] = LONG_NAME
@@ -106,6 +106,12 @@ async def test_the_approver_sees_every_field_before_and_after_and_gets_exactly_t
         in address_line
     for label in ("Manager:", "Address details › City:", "Address details › Postal code:", "Work email:"):
         assert label in listed
+
+    # Redaction protects the audit log, not the approver: the person sees the new e-mail (above), the
+    # agent's answer, the log and the audit record, which only carry the headline, do not.
+    pending_record = next(e.record for e in runtime.audit.search(tool=UPDATE) if e.record.decision == "pending_approval")
+    for text in (pending.content[0].text, pending_record.error or "", pending_record.sentence, caplog.text):
+        assert "greta.private@example.org" not in text
 
     # What the person approved is exactly what changed.
     assert not done.is_error, done.content[0].text

@@ -69,6 +69,12 @@ def args_hash(arguments: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def call_hash(arguments: dict[str, Any], tenant: str | None) -> str:
+    """What a person's yes is bound to: these arguments against this tenant. Re-binding the agent to
+    another tenant after the person said yes to "…, Acme GmbH?" makes it a different call."""
+    return args_hash({"arguments": arguments, "tenant": tenant})
+
+
 @dataclass(frozen=True)
 class Approval:
     id: str

@@ -30,7 +30,7 @@ from ..calls.context import CallContext, Confirmed
 from ..catalogue.models import Endpoint
 from ..policy import Policies
 from ..text import neutralise
-from .approvals import ApprovalStore, Redemption, TooManyPending, args_hash
+from .approvals import ApprovalStore, Redemption, TooManyPending, call_hash
 from .asking import (
     ELICIT_KEY,
     ask_form_now,
@@ -97,7 +97,7 @@ class Confirmations:
         approval_id = _approval_id.get()
         _approval_id.set(None)
         agent = call.agent or ""
-        digest = args_hash(arguments)
+        digest = call_hash(arguments, self._tenant(agent, endpoint))
         ctx = call.mcp_context
         if approval_id is not None:
             return self._redeem(approval_id, agent, endpoint, digest)
@@ -110,6 +110,10 @@ class Confirmations:
         if self._via(agent) == "client":
             return await self._ask_client(ctx, call, endpoint, digest, change)
         return await self._ask_person(ctx, agent, endpoint, digest, change)
+
+    def _tenant(self, agent: str, endpoint: Endpoint) -> str | None:
+        policy = self.policies.get(agent)
+        return policy.bindings.get(endpoint.area.split(".", 1)[0]) if policy is not None else None
 
     def _via(self, agent: str) -> str:
         policy = self.policies.get(agent)
@@ -124,8 +128,8 @@ class Confirmations:
         except TooManyPending as exc:
             return refused("too_many_pending", f"Not done: {exc}. {NOTHING_CHANGED}.")
         url = self.approval_url(approval.id)
-        log.warning("approval %s waits for a person: %s (ops-mcp approvals show %s)",
-                    approval.id, neutralise(approval.summary), approval.id)
+        log.warning("approval %s waits for a person: %s %s (ops-mcp approvals show %s)",
+                    approval.id, neutralise(agent, 80), endpoint.tool, approval.id)
         if url is not None and can_open_url(ctx):
             message = f"A person must approve this on the approval page: {neutralise(change.sentence)}"
             if is_modern(ctx):
@@ -156,13 +160,13 @@ class Confirmations:
     def _retry(self, ctx: Any, call: CallContext, endpoint: Endpoint, digest: str) -> Verdict:
         agent = call.agent or ""
         if ctx.request_state is None:
-            return refused("forged", f"Refused: the answer came without the confirmation it answers. "
+            return refused("no_state", f"Refused: the answer came without the confirmation it answers. "
                                      f"{NOTHING_CHANGED}; call the tool again to ask a person.")
         try:
             state = self.sealer.open(ctx.request_state, agent=agent, tool=endpoint.tool, args_hash=digest)
         except StateRejected as exc:
             log.warning("refused a confirmation state for %s/%s: %s", agent, endpoint.tool, exc)
-            return refused("forged", f"Refused: {exc}. {NOTHING_CHANGED}; call the tool again to ask a person.")
+            return refused("invalid_state", f"Refused: {exc}. {NOTHING_CHANGED}; call the tool again to ask a person.")
         if not self.store.use_nonce(state.nonce, state.expires_at):
             log.warning("refused a replayed confirmation state for %s/%s", agent, endpoint.tool)
             return refused("replayed", f"Refused: this confirmation was already used. {NOTHING_CHANGED}; "

@@ -66,11 +66,13 @@ def action_phrase(
     return phrase
 
 
-def details(arguments: dict[str, Any]) -> str:
-    """A few scalar arguments a person would want to see (e.g. ``to: completed``), never ids."""
+def details(arguments: dict[str, Any], private: frozenset[str] = frozenset()) -> str:
+    """A few scalar arguments a person would want to see (e.g. ``to: completed``), never ids, nor the
+    ``private`` ones the audit redacts (the headline also reaches the agent, the log and the audit; the
+    field rows below it show them to the person)."""
     shown: list[str] = []
     for key, value in flatten_body(arguments).items():
-        if key in _SKIP_DETAILS or key.endswith(("_id", "_ids", "_date", "_days")) or key == "id":
+        if key in _SKIP_DETAILS or key in private or key.endswith(("_id", "_ids", "_date", "_days")) or key == "id":
             continue
         if key in ("amount", "currency", "start_date", "end_date", "to"):
             continue

@@ -7,8 +7,10 @@ happened rather than guess:
 - ``pending_approval``: a person has been (or can be) asked; ``approval_id`` says which approval;
 - ``declined``: the person said no (``decided_by`` names them) — or, for a ``client`` agent, its user;
 - ``cancelled``: the person dismissed an in-client question without answering;
-- ``refused``: ops-mcp refused what the agent sent (``reason``: replayed, forged, mismatch, used,
-  expired, unknown, client_answer, no_answer, bad_approval_id, too_many_pending);
+- ``refused``: ops-mcp refused what the agent sent (``reason``: replayed, invalid_state (altered,
+  expired, another agent's or other arguments), no_state, client_answer (an answer from the client
+  for a ``person`` agent), no_answer, mismatch, used, expired, unknown, bad_approval_id,
+  too_many_pending);
 - ``not_found``: a read says the object the write acts on, or one it names, does not exist; nobody
   was asked.
 """
@@ -87,8 +89,8 @@ _REDEEM_REFUSALS = {
         f"Refused: there is no approval {i}. Call the tool again without {APPROVAL_ARG} to ask a person."
     ),
     "mismatch": lambda i: (
-        f"Refused: approval {i} was given for a different call. An approval covers exactly one agent, tool "
-        f"and set of arguments; call again without {APPROVAL_ARG} to ask a person about this one."
+        f"Refused: approval {i} was given for a different call. An approval covers exactly one agent, tool, "
+        f"tenant and set of arguments; call again without {APPROVAL_ARG} to ask a person about this one."
     ),
     "used": lambda i: (
         f"Refused: approval {i} was already used. Each approval lets one call through; call again without "

@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 
+from ..audit import Redaction
 from ..calls.context import UpstreamCaller
 from ..catalogue.models import Endpoint, Manifest
 from ..policy import Policies
@@ -45,11 +46,12 @@ class Summarizer:
     """Builds change summaries from the catalogue; ``fetch`` is the one read it makes (injectable)."""
 
     def __init__(self, catalogue: dict[str, Manifest], policies: Policies, tenants: Tenants,
-                 upstream: UpstreamCaller) -> None:
+                 upstream: UpstreamCaller, redaction: Redaction | None = None) -> None:
         self.catalogue = catalogue
         self.policies = policies
         self.tenants = tenants
         self.upstream = upstream
+        self.redaction = redaction if redaction is not None else Redaction()
         self.getters = Getters(catalogue)
 
     async def summarize(self, agent: str, endpoint: Endpoint, arguments: dict[str, Any]) -> str:
@@ -69,12 +71,19 @@ class Summarizer:
             return ChangeSummary(sentence="", title=endpoint.title, tenant=tenant_label, target=target,
                                  missing=(missing,))
         missing: list[str] = []
-        sentence = await _headline(lookups, endpoint, arguments, found.record, tenant_label)
+        private = self._private(arguments)
+        sentence = await _headline(lookups, endpoint, arguments, found.record, tenant_label, private)
         rows = await _Rows(lookups, found.record, missing).build(
             {k: v for k, v in flatten_body(arguments).items() if k != param}
         )
         return ChangeSummary(sentence=neutralise(sentence), changes=tuple(rows), title=endpoint.title,
                              tenant=tenant_label, target=target, missing=tuple(missing))
+
+    def _private(self, arguments: dict[str, Any]) -> frozenset[str]:
+        """Top-level fields the audit would redact: kept out of the headline, shown in the rows."""
+        flat = flatten_body(arguments)
+        redacted = self.redaction.arguments(flat)
+        return frozenset(k for k, v in flat.items() if redacted.get(k) != v)
 
     def _tenant(self, agent: str, backend: str) -> Tenant | None:
         policy = self.policies.get(agent)
@@ -101,7 +110,7 @@ def _target_info(param: str | None, arguments: dict[str, Any], found: Read) -> d
 
 
 async def _headline(lookups: Lookups, endpoint: Endpoint, arguments: dict[str, Any],
-                    target: dict[str, Any] | None, tenant: str | None) -> str:
+                    target: dict[str, Any] | None, tenant: str | None, private: frozenset[str]) -> str:
     """"Approve 3 days of time off (2–4 Dec) for Ana Silva (…), Acme GmbH?" """
     facts = {**(target or {}), **flatten_body(arguments)}
     param = target_param(endpoint)
@@ -110,7 +119,7 @@ async def _headline(lookups: Lookups, endpoint: Endpoint, arguments: dict[str, A
     phrase = action_phrase(endpoint, facts, target, target_id)
     refs = await _references(lookups, facts, exclude=target_key(endpoint))
     sentence = " ".join(p for p in [phrase, *refs] if p)
-    shown = details(arguments)
+    shown = details(arguments, private)
     if shown:
         sentence += f" ({shown})"
     return f"{sentence}, {tenant}?" if tenant else f"{sentence}?"
