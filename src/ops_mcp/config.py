@@ -75,9 +75,10 @@ class AgentConfig(_Strict):
     tool_mode: ToolMode = "auto"
     token_budget: int = Field(default=6000, gt=0)
     confirm_via: ConfirmVia = Field(
-        default="client",
-        description="'person': only a person out of band (ops-mcp approvals, the console) may approve; "
-        "'client': the MCP client may ask its user (elicitation).",
+        default="person",
+        description="'person' (default): only a person out of band (ops-mcp approvals, the console's "
+        "approval page) may approve; 'client': the MCP client may ask its user (in-client elicitation) — "
+        "choose it only for a human-facing client such as a desktop app over stdio.",
     )
 
 

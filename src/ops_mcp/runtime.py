@@ -128,8 +128,9 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     recorder = CallRecorder(audit, redaction, catalogue, tenants)
     approvals = ApprovalStore(state_dir / APPROVALS_FILE)
     confirmer = Confirmations(
-        store=approvals, sealer=StateSealer(load_key(state_dir)), redaction=redaction,
-        summarizer=Summarizer(catalogue, policies, tenants, upstream),
+        store=approvals, sealer=StateSealer(load_key(state_dir)), policies=policies,
+        summarizer=Summarizer(catalogue, policies, tenants, upstream, redaction),
+        console_url=settings.server.public_url,  # the approval pages; without it, people decide in the CLI
     )
     executor = ToolExecutor(catalogue=catalogue, policies=policies, tenants=tenants, upstream=upstream,
                             recorder=recorder, confirmer=confirmer)

@@ -24,8 +24,9 @@ from ops_mcp.runtime import Runtime, build_runtime  # noqa: E402
 def make_runtime(tmp_path) -> Callable[..., Runtime]:
     made: list[Runtime] = []
 
-    def factory(agents: dict[str, dict] | None = None, state_dir: Path | None = None) -> Runtime:
-        settings = settings_for(state_dir or tmp_path / "state", agents or {"hr": HR_CONFIRM})
+    def factory(agents: dict[str, dict] | None = None, state_dir: Path | None = None,
+                server: dict | None = None) -> Runtime:
+        settings = settings_for(state_dir or tmp_path / "state", agents or {"hr": HR_CONFIRM}, server)
         runtime = build_runtime(settings, sandbox_app=sandbox_app())
         made.append(runtime)
         return runtime

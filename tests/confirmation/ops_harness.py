@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +14,12 @@ from ops_mcp.runtime import Runtime
 from ops_mcp.server.governed import GovernedServer
 
 ERAS = ["legacy", "2026-07-28"]
-HR_CONFIRM = {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "tool_mode": "static"}
+# In-client confirmation must be chosen per agent (the default is "person"): these agents stand for a
+# human-facing client whose operator opted in.
+HR_CONFIRM = {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "tool_mode": "static",
+              "confirm_via": "client"}
+# The default: only a person out of band says yes.
+HR_PERSON = {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "tool_mode": "static"}
 
 
 def sandbox_app() -> Any:
@@ -20,12 +29,12 @@ def sandbox_app() -> Any:
     return create_sandbox_app()
 
 
-def settings_for(state_dir: Path, agents: dict[str, dict]) -> Settings:
+def settings_for(state_dir: Path, agents: dict[str, dict], server: dict | None = None) -> Settings:
     backends: dict[str, dict] = {
         "remote": {"connections": {"acme": {"label": "Acme GmbH"}}},
         "remoteops": {"connections": {"northwind": {"label": "Northwind Elevators"}}},
     }
-    return Settings(storage={"dir": str(state_dir)}, backends=backends, agents=agents)
+    return Settings(storage={"dir": str(state_dir)}, backends=backends, agents=agents, server=server or {})
 
 
 def backend_state(runtime: Runtime, backend: str) -> Any:
@@ -60,3 +69,28 @@ def requested_timeoff(runtime: Runtime, skip: int = 0) -> tuple[dict[str, Any], 
 
 def employee_name(runtime: Runtime, timeoff: dict[str, Any]) -> str:
     return backend_state(runtime, "remote").data["employments"][timeoff["employment_id"]]["full_name"]
+
+
+@contextmanager
+def served(runtime, *, stateless: bool) -> Iterator[str]:
+    """The runtime's HTTP app on a loopback port (uvicorn in a thread); yields the MCP URL."""
+    import uvicorn
+
+    from ops_mcp.transports.http import create_app, free_port
+
+    port = free_port()
+    app = create_app(runtime, transports=("http",), stateless=stateless, host="127.0.0.1", port=port)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -63,8 +63,11 @@ async def test_accepted_write_happens_once_with_a_named_summary(runtime, mode):
     assert result.structured_content["status"] == "approved"
     assert len(writes(runtime, "remote", "/approve")) == 1
     assert len(seen) == 1
-    assert seen[0].startswith("Approve ") and employee_name(runtime, timeoff) in seen[0]
-    assert "Acme GmbH" in seen[0] and seen[0].endswith("?")
+    headline, *rows = seen[0].splitlines()
+    assert headline.startswith("Approve ") and employee_name(runtime, timeoff) in headline
+    assert "Acme GmbH" in headline and headline.endswith("?")
+    # Below the headline, every field the write sets: here the approver, none before.
+    assert f"• Approver: (none) → {args['approver_id']}" in rows
     record = _latest(runtime, APPROVE)
     assert record.decision == "allowed"
     assert record.confirmed_by.startswith("elicitation:")
@@ -214,8 +217,8 @@ async def test_our_seal_binds_agent_and_is_single_use_even_past_the_sdk_boundary
     """With a shared SDK key (several workers), our own seal still refuses other agents and replays."""
     runtime = make_runtime(
         {
-            "hr": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"]},
-            "hr2": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"]},
+            "hr": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "confirm_via": "client"},
+            "hr2": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "confirm_via": "client"},
         }
     )
     security = request_state_security(runtime.state_dir)

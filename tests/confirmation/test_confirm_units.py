@@ -10,6 +10,7 @@ import pytest
 from ops_harness import backend_state, employee_name, requested_timeoff
 
 from ops_mcp.governance.approvals import ApprovalStore, args_hash
+from ops_mcp.governance.changes import ChangeSummary, FieldChange
 from ops_mcp.governance.sealing import StateRejected, StateSealer, load_key
 from ops_mcp.governance.summaries import _date_range
 
@@ -27,10 +28,9 @@ def test_argument_hash_is_canonical():
 def test_approval_lifecycle_is_single_use(tmp_path):
     store = ApprovalStore(tmp_path / "a.sqlite3")
     digest = args_hash({"x": 1})
-    approval = store.create("hr", "remote_approve_timeoff", digest, "Approve it?", shown={"x": 1})
-    assert (
-        approval.id.startswith("apr_") and approval.status == "pending" and approval.arguments == '{"x": 1}'
-    )
+    change = ChangeSummary("Approve it?", (FieldChange("x", "X", None, "1"),), title="Approve", tenant="Acme")
+    approval = store.create("hr", "remote_approve_timeoff", digest, change)
+    assert approval.id.startswith("apr_") and approval.status == "pending" and approval.change == change
     # Asking again for the same call while it waits gives the same approval, not a pile of them.
     assert store.create("hr", "remote_approve_timeoff", digest, "Approve it?").id == approval.id
     assert store.redeem(approval.id, "hr", "remote_approve_timeoff", digest).reason == "pending"

@@ -144,7 +144,8 @@ async def test_call_goes_through_confirmation_and_pending_approvals(make_runtime
 
 async def test_call_asks_2026_clients_through_an_input_required_round(make_runtime):
     runtime = make_runtime(
-        {"ops": {"areas": {"remote.*": "full", "remoteops.*": "full"}, "confirm": ["remote.timeoff"]}}
+        {"ops": {"areas": {"remote.*": "full", "remoteops.*": "full"}, "confirm": ["remote.timeoff"],
+                 "confirm_via": "client"}}
     )
     args, _ = requested_timeoff(runtime)
     asked: list[str] = []

@@ -82,7 +82,9 @@ class ToolExecutor:
         if isinstance(verdict, Confirmed):
             record.confirmed_by = verdict.by
             return None
-        decision = "pending_approval" if _is_pending(verdict) else "declined"
+        decision, decided_by = _confirmation_outcome(verdict)
+        if decided_by:
+            record.confirmed_by = decided_by  # the person who said no
         return self._end(record, started, decision, _text_of(verdict), verdict)
 
     async def _send(self, call: CallContext, policy: AgentPolicy, endpoint: Endpoint, arguments: dict[str, Any],
@@ -130,9 +132,25 @@ def target_ids(endpoint: Endpoint, arguments: dict[str, Any], result: Any = None
     return ids
 
 
-def _is_pending(result: Any) -> bool:
+# The confirmer's outcome (its result's structuredContent "status", see governance/outcomes.py) → the
+# audit decision. A question just asked waits for a person; ops-mcp refusing what the agent sent is a
+# denial, not a person declining.
+_CONFIRMATION_DECISIONS = {
+    "pending_approval": "pending_approval",
+    "declined": "declined",
+    "cancelled": "declined",
+    "refused": "denied",
+    "not_found": "invalid",
+}
+
+
+def _confirmation_outcome(result: Any) -> tuple[str, str | None]:
+    if isinstance(result, t.InputRequiredResult):
+        return "pending_approval", None
     meta = getattr(result, "structured_content", None) or {}
-    return isinstance(meta, dict) and meta.get("status") == "pending_approval"
+    status = meta.get("status") if isinstance(meta, dict) else None
+    decided_by = meta.get("decided_by") if isinstance(meta, dict) else None
+    return _CONFIRMATION_DECISIONS.get(status, "declined"), decided_by if isinstance(decided_by, str) else None
 
 
 def _text_of(result: t.CallToolResult | t.InputRequiredResult | Any) -> str | None:

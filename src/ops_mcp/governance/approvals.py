@@ -1,7 +1,10 @@
-"""Pending approvals for clients that cannot ask a person themselves (SQLite in the state dir).
+"""Pending approvals: writes waiting for a person's decision (SQLite in the state dir).
 
 An approval is created when an agent attempts a confirm-listed write; a person approves or denies it
-with ``ops-mcp approvals``; the agent's retry with the approval id consumes it. It is bound to the
+out of band (``ops-mcp approvals``, the console's approval page, see ``desk.py``); the agent's retry
+with the approval id consumes it. It stores the full change summary the person reads (every field,
+before → after, unredacted: redaction protects the audit log, not the approver), so the file is
+created owner-only (0600). It is bound to the
 agent, the tool and the SHA-256 of the canonical arguments, so an approval for one action can never
 let another through; it is single-use (the consuming UPDATE is conditional, so two concurrent retries
 cannot both win) and it expires: a request waits at most ``pending_ttl`` for a person, and once
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -23,8 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..text import neutralise
+from .changes import ChangeSummary
+
 PENDING_TTL = 24 * 3600.0
 APPROVED_TTL = 3600.0
+MAX_PENDING_PER_AGENT = 50  # an agent cannot flood the people deciding (or the disk) with approvals
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o/1/l/i: ids are read aloud and typed by people
 
 Status = Literal["pending", "approved", "denied", "used"]
@@ -42,13 +50,17 @@ CREATE TABLE IF NOT EXISTS approvals (
     decided_by TEXT,
     decided_at REAL,
     used_at REAL,
-    arguments TEXT NOT NULL DEFAULT '{}'
+    arguments TEXT NOT NULL DEFAULT '{}',  -- no longer written (held redacted arguments)
+    changes TEXT NOT NULL DEFAULT '{}',
+    decided_via TEXT
 );
 CREATE TABLE IF NOT EXISTS used_nonces (
     nonce TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
 );
 """
+# Columns added after the first release, added to older files on open.
+_ADDED_COLUMNS = {"changes": "TEXT NOT NULL DEFAULT '{}'", "decided_via": "TEXT"}
 
 
 def args_hash(arguments: dict[str, Any]) -> str:
@@ -57,23 +69,63 @@ def args_hash(arguments: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def call_hash(arguments: dict[str, Any], tenant: str | None) -> str:
+    """What a person's yes is bound to: these arguments against this tenant. Re-binding the agent to
+    another tenant after the person said yes to "…, Acme GmbH?" makes it a different call."""
+    return args_hash({"arguments": arguments, "tenant": tenant})
+
+
 @dataclass(frozen=True)
 class Approval:
     id: str
     agent: str
     tool: str
     args_hash: str
-    summary: str
+    summary: str  # the headline sentence
     created_at: float
     expires_at: float
     status: Status
-    decided_by: str | None
+    decided_by: str | None  # the person, named by their own credential (OS user, console account)
     decided_at: float | None
     used_at: float | None
-    arguments: str = "{}"  # redacted, for the person deciding (the hash binds the real ones)
+    change: ChangeSummary  # what the person reads: every field, before → after (the hash binds the call)
+    decided_via: str | None = None  # "cli", "console"
 
     def expired(self, now: float | None = None) -> bool:
         return (now if now is not None else time.time()) >= self.expires_at
+
+    def shown_status(self, now: float | None = None) -> str:
+        """The status as a person reads it: a pending approval past its time is "expired"."""
+        if self.status in ("pending", "approved") and self.expired(now):
+            return "expired"
+        return self.status
+
+    def as_dict(self, now: float | None = None) -> dict[str, Any]:
+        """Everything a page or ``--json`` shows, every agent-supplied text neutralised."""
+        change = self.change.as_dict()
+        return {
+            "id": self.id,
+            "status": self.shown_status(now),
+            "agent": neutralise(self.agent),
+            "tool": neutralise(self.tool),
+            "title": neutralise(change["title"]),
+            "tenant": neutralise(change["tenant"]) if change["tenant"] else None,
+            "summary": neutralise(self.summary),
+            "target": {k: neutralise(v) for k, v in (change["target"] or {}).items()} or None,
+            "changes": [
+                {k: (neutralise(v) if v is not None else None) for k, v in row.items()} for row in change["changes"]
+            ],
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "decided_by": neutralise(self.decided_by) if self.decided_by else None,
+            "decided_via": self.decided_via,
+            "decided_at": self.decided_at,
+            "used_at": self.used_at,
+        }
+
+
+class TooManyPending(ValueError):
+    """The agent already has ``max_pending`` approvals waiting; the message says so."""
 
 
 @dataclass(frozen=True)
@@ -87,11 +139,13 @@ class Redemption:
 
 class ApprovalStore:
     def __init__(
-        self, path: Path, *, pending_ttl: float = PENDING_TTL, approved_ttl: float = APPROVED_TTL
+        self, path: Path, *, pending_ttl: float = PENDING_TTL, approved_ttl: float = APPROVED_TTL,
+        max_pending: int = MAX_PENDING_PER_AGENT,
     ) -> None:
         self.path = path
         self.pending_ttl = pending_ttl
         self.approved_ttl = approved_ttl
+        self.max_pending = max_pending
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
 
@@ -101,9 +155,14 @@ class ApprovalStore:
         shared by the event loop and the CLI; writes are serialised."""
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _owner_only(self.path)
             db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            have = {row[1] for row in db.execute("PRAGMA table_info(approvals)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE approvals ADD COLUMN {column} {kind}")
             self._connection = db
         return self._connection
 
@@ -119,15 +178,17 @@ class ApprovalStore:
         agent: str,
         tool: str,
         arguments_hash: str,
-        summary: str,
+        change: ChangeSummary | str,
         *,
-        shown: dict[str, Any] | None = None,
         now: float | None = None,
     ) -> Approval:
-        """A new pending approval, or the one already waiting for this exact call (no pile of duplicates)."""
+        """A new pending approval, or the one already waiting for this exact call (no pile of duplicates);
+        ``TooManyPending`` when the agent already has ``max_pending`` waiting."""
         now = time.time() if now is None else now
+        if isinstance(change, str):
+            change = ChangeSummary(sentence=change)
         approval_id = "apr_" + "".join(secrets.choice(_ALPHABET) for _ in range(12))
-        shown_json = json.dumps(shown or {}, sort_keys=True, ensure_ascii=False, default=str)
+        change_json = json.dumps(change.as_dict(), ensure_ascii=False, separators=(",", ":"))
         with self._lock:
             row = self._db.execute(
                 "SELECT id FROM approvals WHERE agent = ? AND tool = ? AND args_hash = ? AND status = 'pending' "
@@ -137,19 +198,20 @@ class ApprovalStore:
             if row is not None:
                 approval_id = row[0]
             else:
+                waiting = self._db.execute(
+                    "SELECT COUNT(*) FROM approvals WHERE agent = ? AND status = 'pending' AND expires_at > ?",
+                    (agent, now),
+                ).fetchone()[0]
+                if waiting >= self.max_pending:
+                    raise TooManyPending(
+                        f"{waiting} writes of this agent already wait for a person; wait until they are "
+                        "decided or expire before asking for more"
+                    )
                 self._db.execute(
                     "INSERT INTO approvals (id, agent, tool, args_hash, summary, created_at, expires_at, status, "
-                    "arguments) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                    (
-                        approval_id,
-                        agent,
-                        tool,
-                        arguments_hash,
-                        summary,
-                        now,
-                        now + self.pending_ttl,
-                        shown_json,
-                    ),
+                    "changes) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                    (approval_id, agent, tool, arguments_hash, change.sentence, now, now + self.pending_ttl,
+                     change_json),
                 )
         found = self.get(approval_id)
         assert found is not None
@@ -186,8 +248,11 @@ class ApprovalStore:
 
     # -- operator side ---------------------------------------------------------------------------
 
-    def decide(self, approval_id: str, *, approve: bool, by: str, now: float | None = None) -> Approval:
-        """Approve or deny a pending approval; raises ``ValueError`` with a sentence otherwise."""
+    def decide(self, approval_id: str, *, approve: bool, by: str, via: str = "cli",
+               now: float | None = None) -> Approval:
+        """Approve or deny a pending approval; raises ``ValueError`` with a sentence otherwise.
+
+        ``by`` names the person from their own credential; callers go through ``desk.ApprovalDesk``."""
         now = time.time() if now is None else now
         approval = self.get(approval_id)
         if approval is None:
@@ -202,9 +267,9 @@ class ApprovalStore:
         expires = min(approval.expires_at, now + self.approved_ttl) if approve else approval.expires_at
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, expires_at = ? "
+                "UPDATE approvals SET status = ?, decided_by = ?, decided_via = ?, decided_at = ?, expires_at = ? "
                 "WHERE id = ? AND status = 'pending'",
-                (status, by, now, expires, approval_id),
+                (status, by, via, now, expires, approval_id),
             )
         if cursor.rowcount != 1:
             raise ValueError(f"{approval_id} was decided by someone else just now")
@@ -216,14 +281,16 @@ class ApprovalStore:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM approvals WHERE id = ?", (approval_id,)).fetchone()
         return _approval(row) if row else None
 
-    def list(self, *, include_done: bool = False, now: float | None = None) -> list[Approval]:
-        """Pending, unexpired approvals (newest first); with ``include_done`` every approval."""
+    def list(self, *, include_done: bool = False, now: float | None = None, limit: int = 500) -> list[Approval]:
+        """Pending, unexpired approvals (newest first); with ``include_done`` the latest ``limit`` of all."""
         now = time.time() if now is None else now
-        rows = self._db.execute(f"SELECT {_COLUMNS} FROM approvals ORDER BY created_at DESC").fetchall()
-        found = [_approval(r) for r in rows]
         if include_done:
-            return found
-        return [a for a in found if a.status == "pending" and not a.expired(now)]
+            query, params = f"SELECT {_COLUMNS} FROM approvals ORDER BY created_at DESC LIMIT ?", (limit,)
+        else:
+            query = (f"SELECT {_COLUMNS} FROM approvals WHERE status = 'pending' AND expires_at > ? "
+                     "ORDER BY created_at DESC LIMIT ?")
+            params = (now, limit)
+        return [_approval(r) for r in self._db.execute(query, params).fetchall()]
 
     # -- sealed request states -------------------------------------------------------------------
 
@@ -243,12 +310,30 @@ class ApprovalStore:
 
 _COLUMNS = (
     "id, agent, tool, args_hash, summary, created_at, expires_at, status, decided_by, decided_at, used_at, "
-    "arguments"
+    "changes, decided_via"
 )
 
 
 def _approval(row: tuple) -> Approval:
-    return Approval(*row)
+    try:
+        change = ChangeSummary.from_dict(json.loads(row[11] or "{}"))
+    except ValueError:
+        change = ChangeSummary(sentence="")
+    if not change.sentence:  # a row from before change summaries were stored
+        change = ChangeSummary(sentence=row[4], changes=change.changes, title=change.title,
+                               tenant=change.tenant, target=change.target)
+    return Approval(*row[:11], change=change, decided_via=row[12])
+
+
+def _owner_only(path: Path) -> None:
+    """Create the database file 0600 (or make an existing one so) before SQLite opens it; SQLite gives
+    its -wal and -shm files the database file's permissions."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
 
 
 def _fmt(moment: float) -> str:

@@ -2,7 +2,9 @@
 
 The 2026 flow returns an ``InputRequiredResult`` and the client echoes our ``request_state`` on the
 retry, so the state is attacker-controlled. We seal it with HMAC-SHA256 and bind it to the agent, the
-tool, the SHA-256 of the canonical arguments, an expiry and a one-time nonce. This is independent of
+tool, the SHA-256 of the canonical arguments, an expiry and a one-time nonce. A state minted for an
+agent whose writes a person approves out of band also names the pending approval: on the retry only
+that approval's decision counts, never the answer the client sends along. This is independent of
 the SDK's own ``RequestStateBoundary`` (which ``MCPServer`` always installs, with a per-process key
 unless told otherwise): ours also binds the *agent*, which the SDK cannot know on unauthenticated
 transports, and survives a restart. ``request_state_security`` gives the SDK boundary a persisted
@@ -37,6 +39,7 @@ class ConfirmationState:
     args_hash: str
     expires_at: float
     nonce: str
+    approval: str | None = None  # the pending approval a person decides (confirm_via = "person")
 
 
 def load_key(state_dir: Path) -> bytes:
@@ -66,15 +69,18 @@ class StateSealer:
         self._key = _derive(key, b"confirmation-state/v1")
         self.ttl = ttl
 
-    def seal(self, agent: str, tool: str, args_hash: str, *, now: float | None = None) -> str:
+    def seal(self, agent: str, tool: str, args_hash: str, *, approval: str | None = None,
+             now: float | None = None) -> str:
         now = time.time() if now is None else now
-        claims = {
+        claims: dict[str, Any] = {
             "agent": agent,
             "tool": tool,
             "args": args_hash,
             "exp": now + self.ttl,
             "nonce": secrets.token_urlsafe(16),
         }
+        if approval is not None:
+            claims["apr"] = approval
         payload = _b64(json.dumps(claims, sort_keys=True, separators=(",", ":")).encode())
         return f"{_PREFIX}{payload}.{_b64(self._mac(payload))}"
 
@@ -100,8 +106,9 @@ class StateSealer:
                 str(claims["args"]),
                 float(claims["exp"]),
                 str(claims["nonce"]),
+                str(claims["apr"]) if claims.get("apr") is not None else None,
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             raise StateRejected("the confirmation state is malformed") from None
         if state.agent != agent or state.tool != tool:
             raise StateRejected("the confirmation state belongs to a different agent or tool")
