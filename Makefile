@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= examples/ops-mcp.toml
 
-.PHONY: run test lint bench soak sandbox manifests clean
+.PHONY: run test lint bench profile soak sandbox manifests clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-# Writes benchmarks/RESULTS.md (~11 min on 2 cores); BENCH_ARGS=--quick for a 2-minute smoke run.
+# Writes benchmarks/RESULTS.md (~15 min on 2 cores); BENCH_ARGS=--quick for a ~4-minute smoke run.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Writes benchmarks/PROFILE.md (~5 min): py-spy samples each server per transport; PROFILE_ARGS=--quick.
+profile: $(STAMP)
+	$(BIN)/python -m benchmarks.profiling $(PROFILE_ARGS)
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest tests/reliability -m soak -o addopts='' -q

@@ -42,3 +42,14 @@ def ratio(ours: float | None, theirs: float | None) -> str:
     if ours is None or theirs is None or theirs == 0:
         return "–"
     return f"{ours / theirs:.2f}×"
+
+
+def paired_ratios(ours: Sequence[float], theirs: Sequence[float]) -> Spread | None:
+    """Ratios of blocks measured back to back (ours[i] beside theirs[i]): drift cancels within a pair."""
+    pairs = [a / b for a, b in zip(ours, theirs, strict=False) if b]
+    return Spread.of(pairs) if pairs else None
+
+
+def show_ratio(spread: Spread | None) -> str:
+    """A paired ratio: its median, and the range over pairs when there is more than one."""
+    return spread.show("{:.2f}", "×") if spread else "–"
