@@ -5,7 +5,8 @@ It opens ``clients`` SDK ``Client`` sessions, makes one warm-up call on each, pr
 for ``go`` on stdin, then loops the call on every session for ``seconds`` and prints one JSON line:
 latencies and finish offsets of the calls that finished inside the window, errors, and its own CPU
 time (so the load generator's cost can be read apart from the server's). Calls still running at the
-end of the window are waited for (so no backlog spills into the next slice) and counted as ``late``. The bearer token, if any,
+end of the window are waited for (so no backlog spills into the next slice): they count towards
+latency percentiles and CPU per call, not towards calls/s (``late``). The bearer token, if any,
 comes in the job, never on the command line.
 """
 
@@ -23,7 +24,14 @@ from . import mcp_http
 async def _run(job: dict) -> dict:
     era, tool, arguments = job["era"], job["tool"], job["arguments"]
     fresh_key = job.get("idempotency_argument")
-    out: dict = {"latencies": [], "finished_at": [], "late": 0, "errors": 0, "sample_error": ""}
+    out: dict = {
+        "latencies": [],
+        "late_latencies": [],
+        "finished_at": [],
+        "late": 0,
+        "errors": 0,
+        "sample_error": "",
+    }
     async with AsyncExitStack() as stack:
         sessions = [
             await stack.enter_async_context(mcp_http.session(job["url"], job.get("token"), era))
@@ -41,7 +49,8 @@ async def _run(job: dict) -> dict:
                 elapsed, result, error = await mcp_http.call(client, tool, _arguments(arguments, fresh_key))
                 finished = time.perf_counter() - start
                 if finished > job["seconds"]:
-                    out["late"] += 1  # finished after the window: not timed, but it cost CPU
+                    out["late"] += 1  # finished after the window: not a call of the slice's rate,
+                    out["late_latencies"].append(elapsed)  # but its latency and CPU are real
                     break
                 out["latencies"].append(elapsed)
                 out["finished_at"].append(finished)

@@ -164,26 +164,27 @@ def _show(series: Series) -> str:
     return text + (f", {series.errors} errors" if series.errors else "")
 
 
+def _minus(series: Series, *floors: Series) -> Spread | None:
+    """Per round: the server's block less the floors' blocks of the same round."""
+    rows = zip(series.block_ms, *(f.block_ms for f in floors), strict=False)
+    values = [r[0] - sum(r[1:]) for r in rows]
+    return Spread.of(values) if values and all(f.block_ms for f in floors) else None
+
+
+def _ms(spread: Spread | None) -> str:
+    return spread.show("{:.2f}", " ms") if spread else "–"
+
+
+def _cpu(series: Series) -> str:
+    return f"{statistics.median(series.client_cpu_ms):.3f} ms" if series.client_cpu_ms else "–"
+
+
 def overhead_section(fig: StdioFigures) -> Section:
     ours_r, peer_r = fig.get("ops-mcp", "read"), fig.get("peer", "read")
     ours_w, peer_w = fig.get("ops-mcp", "write"), fig.get("peer", "write")
-    direct, echo = fig.get("floor", "direct"), fig.get("sdk-echo", "echo")
+    direct = fig.get("floor", "direct")
     read_ratio = paired_ratios(ours_r.block_ms, peer_r.block_ms)
-    write_ratio = paired_ratios(ours_w.block_ms, peer_w.block_ms)
-
-    def minus(series: Series, *floors: Series) -> Spread | None:
-        # Per round: the server's block less the floors' blocks of the same round.
-        rows = zip(series.block_ms, *(f.block_ms for f in floors), strict=False)
-        values = [r[0] - sum(r[1:]) for r in rows]
-        return Spread.of(values) if values and all(f.block_ms for f in floors) else None
-
-    def ms(spread: Spread | None) -> str:
-        return spread.show("{:.2f}", " ms") if spread else "–"
-
-    def cpu(series: Series) -> str:
-        return f"{statistics.median(series.client_cpu_ms):.3f} ms" if series.client_cpu_ms else "–"
-
-    over_ours, over_peer = minus(ours_r, direct), minus(peer_r, direct)
+    over_ours, over_peer = _minus(ours_r, direct), _minus(peer_r, direct)
     rows = [
         Row(
             "2 per-call",
@@ -200,45 +201,58 @@ def overhead_section(fig: StdioFigures) -> Section:
             f"write call over stdio, median (`{workload.OPS_WRITE_TOOL}`, a POST with an Idempotency-Key)",
             _show(ours_w),
             _show(peer_w),
-            show_ratio(write_ratio),
+            show_ratio(paired_ratios(ours_w.block_ms, peer_w.block_ms)),
             "new figure (no previous)",
             "",
         ),
         Row(
             "2 per-call",
             "the benchmark client's own CPU per call, read / write (not the server's)",
-            f"{cpu(ours_r)} / {cpu(ours_w)}",
-            f"{cpu(peer_r)} / {cpu(peer_w)}",
+            f"{_cpu(ours_r)} / {_cpu(ours_w)}",
+            f"{_cpu(peer_r)} / {_cpu(peer_w)}",
         ),
         Row(
             "2 per-call",
-            f"read: overhead = server − the same GET direct with httpx ({ms(direct.spread())})",
-            ms(over_ours),
-            ms(over_peer),
+            f"read: overhead = server − the same GET direct with httpx ({_ms(direct.spread())})",
+            _ms(over_ours),
+            _ms(over_peer),
             "",
             f"≤ {TARGET_OVERHEAD_MS} ms",
             verdict(over_ours.median <= TARGET_OVERHEAD_MS if over_ours else None),
         ),
     ]
+    rows += _echo_rows(fig)
+    return Section("2. Per-call cost over stdio", rows, notes=_notes(fig))
+
+
+def _echo_rows(fig: StdioFigures) -> list[Row]:
+    """What is left once the SDK's own stdio round trip (a bare echo tool) is taken out too."""
+    ours_r, peer_r = fig.get("ops-mcp", "read"), fig.get("peer", "read")
+    direct, echo = fig.get("floor", "direct"), fig.get("sdk-echo", "echo")
     echo_spread = echo.spread()
-    if echo_spread is not None:
-        share = [
-            f"{echo_spread.median / s.median:.0%} of {name}'s read call"
-            for name, s in (("ops-mcp", ours_r.spread()), ("the peer", peer_r.spread()))
-            if s
-        ]
-        rows.append(
-            Row(
-                "2 per-call",
-                f"read: overhead less a bare mcp-SDK echo call over stdio ({ms(echo_spread)}: "
-                + ", ".join(share)
-                + ")",
-                ms(minus(ours_r, direct, echo)),
-                ms(minus(peer_r, direct, echo)),
-            )
+    if echo_spread is None:
+        return []
+    share = [
+        f"{echo_spread.median / s.median:.0%} of {name}'s read call"
+        for name, s in (("ops-mcp", ours_r.spread()), ("the peer", peer_r.spread()))
+        if s
+    ]
+    return [
+        Row(
+            "2 per-call",
+            f"read: overhead less a bare mcp-SDK echo call over stdio ({_ms(echo_spread)}: "
+            + ", ".join(share)
+            + ")",
+            _ms(_minus(ours_r, direct, echo)),
+            _ms(_minus(peer_r, direct, echo)),
         )
+    ]
+
+
+def _notes(fig: StdioFigures) -> list[str]:
+    rounds = max(len(fig.get("ops-mcp", "read").block_ms), len(fig.get("peer", "read").block_ms))
     notes = [
-        f"{len(ours_r.block_ms) or len(peer_r.block_ms)} rounds; each round runs, back to back, {fig.block:,} "
+        f"{rounds} rounds; each round runs, back to back, {fig.block:,} "
         f"sequential read calls and {fig.write_block:,} write calls on each side (the side going first "
         f"alternates by round), {fig.block:,} SDK echo calls and {fig.block:,} direct GETs. Each block's median; "
         "a ratio is ops-mcp's block ÷ the peer's block of the same round; medians over rounds (min–max in "
@@ -255,7 +269,7 @@ def overhead_section(fig: StdioFigures) -> Section:
     for (side, kind), series in fig.series.items():
         if series.sample_error:
             notes.append(f"{side} {kind}: {series.errors} errors, e.g. {series.sample_error}")
-    return Section("2. Per-call cost over stdio", rows, notes=notes)
+    return notes
 
 
 def memory_section(fig: StdioFigures) -> Section:

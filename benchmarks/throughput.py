@@ -154,7 +154,7 @@ def run_slice(
             continue
         out.calls += len(result["latencies"])
         out.late += result["late"]
-        out.latencies += result["latencies"]
+        out.latencies += result["latencies"] + result["late_latencies"]
         out.errors += result["errors"]
         out.sample_error = out.sample_error or result["sample_error"]
         out.client_cpu_s += result["cpu_s"]
@@ -245,7 +245,8 @@ def section(levels: list[Level], seconds: float, slices: int) -> Section:
     notes[:0] = [
         f"{slices} slices of {seconds:.0f} s per side and level, ops-mcp and peer slices interleaved (the side going "
         "first alternates); calls/s: median over a side's slices (min–max in brackets); ratio: median over "
-        "pairs of ops-mcp's slice ÷ the peer's slice beside it; p50/p99 over every call of the level.",
+        "pairs of ops-mcp's slice ÷ the peer's slice beside it; p50/p99 over every call of the level, calls still "
+        "running when a slice's window closed included (they are waited for before the next slice starts).",
         'Load: SDK `Client` sessions (mcp, `mode="legacy"` for the handshake era, `mode="2026-07-28"` for the '
         "stateless era) in separate load-generator processes (`benchmarks/load_client.py`; one process for one "
         "client, two otherwise), opened and warmed up before a slice starts.",

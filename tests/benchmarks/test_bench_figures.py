@@ -153,3 +153,9 @@ def test_raw_client_reads_buffered_and_counts_its_own_cost(tmp_path: Path):
         # The notification before the answer is read and skipped, not returned.
         assert server.received_bytes - received > 20000
         assert server.client_cpu_s >= 0.0
+
+
+def test_a_peer_slice_that_finished_nothing_is_an_unbounded_ratio():
+    spread = stats.paired_ratios([30.0, 40.0, 0.0], [0.0, 20.0, 0.0])
+    assert spread.runs == 2 and spread.median == float("inf")
+    assert stats.show_ratio(spread) == "∞× (2.00–∞)"
