@@ -261,7 +261,7 @@ def section(levels: list[Level], seconds: float, slices: int) -> Section:
 
 
 def _client_cpu(level: Level, side: str) -> str:
-    done = [s for s in level.slices[side] if s.failure is None and s.calls]
+    done = [s for s in level.slices[side] if s.failure is None and s.calls + s.late]
     if not done:
         return "–"
     return f"{sum(s.client_cpu_s for s in done) / sum(s.calls + s.late for s in done) * 1000:.1f} ms"
