@@ -27,7 +27,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-# Writes benchmarks/RESULTS.md (~15 min on 2 cores); BENCH_ARGS=--quick for a ~4-minute smoke run.
+# Writes benchmarks/RESULTS.md: ~15 min on 2 quiet cores (29 min at load average 7); BENCH_ARGS=--quick
+# is a smoke run of every figure (~4 min quiet, 11 min at load average 8).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 

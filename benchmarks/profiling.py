@@ -290,9 +290,11 @@ def detail(scenario: Scenario) -> list[str]:
     modules_cum = {k: v for k, v in p.by_package_cum.items() if k.startswith("ops_mcp")}
     from collections import Counter
 
-    lines += _ranked("package, cumulative (on the stack)", p, p.by_package_cum, below=0.97) + [""]
+    lines += _ranked(
+        "package, cumulative (on the stack, below the dispatching frame)", p, p.by_package_cum
+    ) + [""]
     lines += _ranked("package, self (running)", p, p.by_package_self) + [""]
-    lines += _ranked("ops-mcp module, cumulative", p, Counter(modules_cum), below=0.97) + [""]
+    lines += _ranked("ops-mcp module, cumulative", p, Counter(modules_cum)) + [""]
     lines += _ranked("ops-mcp module, self", p, Counter(modules_self)) + [""]
     lines += _ranked("function, self", p, p.by_function_self) + [""]
     lines += _ranked(

@@ -2,7 +2,9 @@
 by thread, and by "owner" (who a sample's work was done for).
 
 One line per distinct stack: ``thread (TID): NAME;func (path:line);…;leaf (path:line) COUNT``, root
-first. Pure functions over text, so the smoke test can check them on a fixed input.
+first. Pure functions over text, so the smoke test can check them on a fixed input. Cumulative
+("on the stack") shares count only frames below the frame that dispatched the work (see below), so
+the entry points every sample shares (``main``, ``run_forever``) do not crowd the tables.
 
 Owner: walking from the leaf toward the root, the first frame that belongs to one of the named
 parties below; frames of the standard library, anyio, pydantic and the like are plumbing and count
@@ -168,9 +170,10 @@ def parse(lines: Iterable[str]) -> Profile:
         profile.samples += count
         profile.by_package_self[_group(leaf.package)] += count
         profile.by_function_self[_name(leaf)] += count
-        for package in {_group(f.package) for f in frames}:
+        work = frames[_dispatched_at(frames) + 1 :]  # what started the loop or thread is not "on" the work
+        for package in {_group(f.package) for f in work}:
             profile.by_package_cum[package] += count
-        for name in {_name(f) for f in frames}:
+        for name in {_name(f) for f in work}:
             profile.by_function_cum[name] += count
         profile.by_owner[owner_of(frames) or PLUMBING] += count
         profile.by_thread[thread_label(first, frames)] += count
@@ -180,10 +183,19 @@ def parse(lines: Iterable[str]) -> Profile:
 PLUMBING = "event loop / thread plumbing (asyncio, anyio, threading)"
 
 
+def _is_dispatch(frame: Frame) -> bool:
+    return (frame.func, _group(frame.package)) in DISPATCH or (frame.func, frame.package) in DISPATCH
+
+
+def _dispatched_at(frames: list[Frame]) -> int:
+    """Index of the innermost dispatching frame (-1 when there is none)."""
+    return max((i for i, f in enumerate(frames) if _is_dispatch(f)), default=-1)
+
+
 def owner_of(frames: list[Frame]) -> str | None:
     """The first named party from the running frame up to (not past) the frame that dispatched it."""
     for frame in reversed(frames):
-        if (frame.func, _group(frame.package)) in DISPATCH or (frame.func, frame.package) in DISPATCH:
+        if _is_dispatch(frame):
             return None
         if frame.owner:
             return frame.owner

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from . import baseline, workload
+from .procstat import process_cpu_s
 from .rawclient import StdioServer
 from .report import Row, Section, verdict
 from .stats import Spread, paired_ratios, show_ratio
@@ -40,6 +41,7 @@ class Series:
 
     block_ms: list[float] = field(default_factory=list)
     client_cpu_ms: list[float] = field(default_factory=list)  # the raw client's own CPU per call
+    server_cpu_ms: list[float] = field(default_factory=list)  # the server process's CPU per call (/proc)
     reply_bytes: int = 0
     errors: int = 0
     sample_error: str = ""
@@ -121,7 +123,7 @@ def _block(out: StdioFigures, name: str, kind: str, size: int) -> None:
         series.failure = f"the {kind} tool is missing from its tool list"
         return
     server, samples = side.server, []
-    cpu, received = server.client_cpu_s, server.received_bytes
+    cpu, received, served = server.client_cpu_s, server.received_bytes, process_cpu_s(server.pid)
     try:
         for _ in range(size):
             arguments = args()
@@ -137,6 +139,7 @@ def _block(out: StdioFigures, name: str, kind: str, size: int) -> None:
     side.calls_made += size
     series.block_ms.append(statistics.median(samples) * 1000)
     series.client_cpu_ms.append((server.client_cpu_s - cpu) / size * 1000)
+    series.server_cpu_ms.append((process_cpu_s(server.pid) - served) / size * 1000)
     series.reply_bytes = (server.received_bytes - received) // size
 
 
@@ -175,6 +178,10 @@ def _ms(spread: Spread | None) -> str:
     return spread.show("{:.2f}", " ms") if spread else "–"
 
 
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ms" if values else "–"
+
+
 def _cpu(series: Series) -> str:
     return f"{statistics.median(series.client_cpu_ms):.3f} ms" if series.client_cpu_ms else "–"
 
@@ -204,6 +211,16 @@ def overhead_section(fig: StdioFigures) -> Section:
             show_ratio(paired_ratios(ours_w.block_ms, peer_w.block_ms)),
             "new figure (no previous)",
             "",
+        ),
+        Row(
+            "2 per-call",
+            "server process CPU per call (/proc), read / write: less sensitive to load than times",
+            f"{_median(ours_r.server_cpu_ms)} / {_median(ours_w.server_cpu_ms)}",
+            f"{_median(peer_r.server_cpu_ms)} / {_median(peer_w.server_cpu_ms)}",
+            " / ".join(
+                show_ratio(paired_ratios(a.server_cpu_ms, b.server_cpu_ms))
+                for a, b in ((ours_r, peer_r), (ours_w, peer_w))
+            ),
         ),
         Row(
             "2 per-call",

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import baseline, mcp_http
+from .procstat import process_cpu_s
 from .report import Row, Section, verdict
 from .stats import Spread, paired_ratios, percentile, show_ratio
 
@@ -183,10 +184,7 @@ def _reap(child: subprocess.Popen) -> None:
             stream.close()
 
 
-def server_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+server_cpu_s = process_cpu_s  # user + system CPU seconds of a process so far (/proc)
 
 
 def _target(level: Level) -> tuple[str, Callable[[Spread | None, list[float], list[float]], bool | None]]:

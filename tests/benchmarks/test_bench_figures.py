@@ -50,6 +50,7 @@ def _stdio(ours_read, peer_read, ours_write=(3.0,), peer_write=(3.0,)) -> stdio_
     for kind in ("read", "write"):
         for side in ("ops-mcp", "peer"):
             fig.get(side, kind).client_cpu_ms = [0.05]
+            fig.get(side, kind).server_cpu_ms = [2.0 if side == "ops-mcp" else 2.5] * len(ours_read)
     return fig
 
 
@@ -62,6 +63,9 @@ def test_stdio_read_target_is_met_only_at_or_below_0_8_of_the_peer():
     assert missed.met == "no"
     write = _row(met, "write call over stdio")
     assert write.ratio.startswith("1.00×") and write.met == ""
+    cpu = _row(met, "server process CPU per call")
+    assert (cpu.ours, cpu.peer) == ("2.00 ms / 2.00 ms", "2.50 ms / 2.50 ms")
+    assert cpu.ratio == "0.80× (0.80–0.80) / 0.80× (0.80–0.80)"
     client = _row(met, "the benchmark client's own CPU")
     assert client.ours == "0.050 ms / 0.050 ms"
     # Overhead over the direct GET is per round: 2.0 − 0.5 and 2.1 − 0.5.

@@ -50,7 +50,8 @@ def test_owners_packages_and_waits():
     assert profile.by_owner[stacks.PLUMBING] == 25  # 10 + 5 on the loop, 10 anyio-only in the worker
     assert profile.owner_group("ops-mcp") == 20
     assert profile.by_package_self["stdlib:sqlite3"] == 20
-    assert profile.by_package_cum["ops_mcp.server.stdio"] == 90  # on the stack, yet owning nothing
+    assert profile.by_package_cum["ops_mcp.server.stdio"] == 0  # it started the loop: above the work
+    assert profile.by_package_cum["mcp"] == 50  # the stdout writer, and the handler over the audit append
     assert profile.by_package_cum["httpx"] == profile.by_package_cum["httpcore"] == 25
     assert profile.by_thread == {"main thread (event loop)": 90, "thread: AnyIO worker thread": 10}
     assert profile.by_function_self["Queue.put [stdlib:queue]"] == 30
