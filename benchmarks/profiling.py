@@ -258,8 +258,8 @@ def summary_table(scenarios: list[Scenario]) -> list[str]:
     return lines
 
 
-def _ranked(title: str, profile: stacks.Profile, counter, *, below: float = 1.0) -> list[str]:
-    rows = stacks.top(counter, TOP, below=below, samples=profile.samples)
+def _ranked(title: str, profile: stacks.Profile, counter) -> list[str]:
+    rows = stacks.top(counter, TOP)
     out = [f"| {title} | share |", "|---|---|"]
     out += [f"| `{name}` | {_pct(profile, n)} |" for name, n in rows]
     return out
@@ -297,9 +297,7 @@ def detail(scenario: Scenario) -> list[str]:
     lines += _ranked("ops-mcp module, cumulative", p, Counter(modules_cum)) + [""]
     lines += _ranked("ops-mcp module, self", p, Counter(modules_self)) + [""]
     lines += _ranked("function, self", p, p.by_function_self) + [""]
-    lines += _ranked(
-        "function, cumulative (entry points in > 90% of samples left out)", p, p.by_function_cum, below=0.9
-    )
+    lines += _ranked("function, cumulative (below the dispatching frame)", p, p.by_function_cum)
     lines += [""] + _ranked("thread", p, p.by_thread) + [""]
     return lines
 

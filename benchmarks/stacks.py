@@ -211,8 +211,6 @@ def _name(frame: Frame) -> str:
     return f"{frame.func} [{_group(frame.package)}]"
 
 
-def top(counter: Counter, n: int, *, below: float = 1.0, samples: int = 0) -> list[tuple[str, int]]:
-    """The ``n`` largest entries, leaving out those present in more than ``below`` of all samples
-    (the entry points every stack shares say nothing)."""
-    limit = below * samples if samples else float("inf")
-    return [(k, v) for k, v in counter.most_common() if v <= limit][:n]
+def top(counter: Counter, n: int) -> list[tuple[str, int]]:
+    """The ``n`` largest entries."""
+    return counter.most_common(n)
