@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= examples/ops-mcp.toml
 
-.PHONY: run test lint bench soak sandbox manifests clean node-tools bundle wheel
+.PHONY: run test lint bench profile soak sandbox manifests clean node-tools bundle wheel
 
 # Node tools for the tests (Node 22, the MCPB CLI, the MCP conformance suite), pinned by tests/npm/ and
 # installed from the npm registry into .tools/ (git-ignored). Without npm their tests are skipped; CI sets
@@ -37,9 +37,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-# Writes benchmarks/RESULTS.md (~11 min on 2 cores); BENCH_ARGS=--quick for a 2-minute smoke run.
+# Writes benchmarks/RESULTS.md: ~15 min on 2 quiet cores (29 min at load average 7); BENCH_ARGS=--quick
+# is a smoke run of every figure (~4 min quiet, 11 min at load average 8).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Writes benchmarks/PROFILE.md (~5 min): py-spy samples each server per transport; PROFILE_ARGS=--quick.
+profile: $(STAMP)
+	$(BIN)/python -m benchmarks.profiling $(PROFILE_ARGS)
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest tests/reliability -m soak -o addopts='' -q

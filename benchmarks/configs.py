@@ -6,8 +6,9 @@ under test reach the same upstream over the same kind of socket as the peer does
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
+
+from . import ops_internals
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / ".work"
@@ -19,8 +20,7 @@ UNLIMITED = 1_000_000  # a budget per minute no benchmark reaches ("rate limits 
 
 
 def sandbox_token(backend: str, tenant: str | None = None) -> str:
-    module = importlib.import_module(f"ops_mcp.sandbox.{backend}.credentials")
-    return module.SANDBOX_CREDENTIALS[tenant or TENANTS[backend]]
+    return ops_internals.sandbox_credentials(backend)[tenant or TENANTS[backend]]
 
 
 def bench_toml(
@@ -69,9 +69,7 @@ def offline_settings(state_dir: Path, *, example: Path = EXAMPLE):
     Listing tools never calls a back end; pointing at a URL (rather than the embedded sandbox) keeps
     the sandbox out of tool counting.
     """
-    from ops_mcp.config import AgentConfig, load_settings
-
-    settings = load_settings(example)
+    settings = ops_internals.load_settings(example)
     settings.storage.dir = state_dir
     for backend, config in settings.backends.items():
         for name, conn in config.all_connections().items():
@@ -84,7 +82,7 @@ def offline_settings(state_dir: Path, *, example: Path = EXAMPLE):
     for agent in settings.agents.values():
         # The runtime wants a tenant per back end even where an agent has no area of it.
         agent.connections = {**TENANTS, **agent.connections}
-    settings.agents["bench-discovery"] = AgentConfig(
+    settings.agents["bench-discovery"] = ops_internals.agent_config(
         areas={"remote.*": "full", "remoteops.*": "full"},
         tool_mode="discovery",
         connections={"remote": TENANTS["remote"], "remoteops": TENANTS["remoteops"]},

@@ -128,28 +128,18 @@ HELD_OUT: list[tuple[str, str]] = [
 ]
 
 
-def _policy():
-    from ops_mcp.catalogue import load_catalogue
-    from ops_mcp.config import AgentConfig
-    from ops_mcp.policy import build_policy
-
-    catalogue = load_catalogue()
-    agent = AgentConfig(areas={f"{name}.*": "full" for name in catalogue})
-    return catalogue, build_policy("bench", agent, catalogue)
-
-
 def evaluate() -> dict[str, Any]:
-    from ops_mcp.catalogue.tools import tool_definition
-    from ops_mcp.server.discovery import META_TOOLS, definition_tokens, wire
-    from ops_mcp.server.search_index import SearchIndex
+    from .ops_internals import discovery_parts
 
-    catalogue, policy = _policy()
+    parts = discovery_parts()
+    catalogue, policy = parts.catalogue, parts.policy
+    definition_tokens, tool_definition, wire = parts.definition_tokens, parts.tool_definition, parts.wire
     visible = policy.visible()
     areas = {a: area.title for m in catalogue.values() for a, area in m.areas.items()}
-    index = SearchIndex(visible, areas)
+    index = parts.search_index(visible, areas)
     known = {e.tool for e in visible}
     tuned, held_out = _score(index, known, CASES), _score(index, known, HELD_OUT)
-    meta = {name: definition_tokens(wire(tool)) for name, tool in META_TOOLS.items()}
+    meta = {name: definition_tokens(wire(tool)) for name, tool in parts.meta_tools.items()}
     catalogue_tokens = sum(definition_tokens(tool_definition(e)) for e in visible)
     return {
         "cases": len(CASES),

@@ -1,4 +1,4 @@
-"""SDK ``Client`` sessions over streamable HTTP, as a hosted agent would open them."""
+"""SDK ``Client`` sessions over streamable HTTP, as a hosted agent would open them, in either era."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any
 
-ERA = "legacy"  # the handshake era: what most hosts speak today (SDK notes §0)
+LEGACY = "legacy"  # the handshake era (initialize + session id): what most hosts speak today
+MODERN = "2026-07-28"  # the stateless era: no handshake, the version pinned on every request
+ERAS = (LEGACY, MODERN)
+ERA = LEGACY  # the rate-limit figure's era
 
 
 async def _skip_validation(name: str, result: Any) -> None:
@@ -14,9 +17,9 @@ async def _skip_validation(name: str, result: Any) -> None:
 
 
 @asynccontextmanager
-async def session(url: str, token: str | None = None):
+async def session(url: str, token: str | None = None, era: str = ERA):
     """One agent session. The client's own check of ``structuredContent`` against ``outputSchema`` is
-    skipped: these figures time servers, and the client shares their cores (see ``output_check``)."""
+    skipped: these figures time servers, and the client shares their cores (see ``schema_check``)."""
     import httpx2
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
@@ -24,7 +27,7 @@ async def session(url: str, token: str | None = None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with (
         httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(60.0)) as http,
-        Client(streamable_http_client(url, http_client=http), mode=ERA, cache=None) as client,
+        Client(streamable_http_client(url, http_client=http), mode=era, cache=None) as client,
     ):
         client.session.validate_tool_result = _skip_validation
         yield client

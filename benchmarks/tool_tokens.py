@@ -30,7 +30,7 @@ class ListCost:
 
     @classmethod
     def of(cls, label: str, tools: list[dict[str, Any]]) -> ListCost:
-        from ops_mcp.catalogue.tokens import count_tokens
+        from .ops_internals import count_tokens
 
         costs = [count_tokens(json.dumps(tool, separators=(",", ":"), ensure_ascii=False)) for tool in tools]
         return cls(
@@ -39,34 +39,25 @@ class ListCost:
 
 
 def full_catalogue() -> list[dict[str, Any]]:
-    from ops_mcp.catalogue import load_catalogue
-    from ops_mcp.catalogue.tools import catalogue_definitions
+    from .ops_internals import catalogue_definitions
 
-    return catalogue_definitions(load_catalogue())
+    return catalogue_definitions()
 
 
 def agent_lists(agents: list[str]) -> dict[str, list[dict[str, Any]] | str]:
     """What ``tools/list`` returns to each agent, from ops-mcp's stdio server itself (so per-agent
     details such as discovery meta-tools, approval arguments or the events feed are counted); a string
     says why not."""
-    from ops_mcp.runtime import build_runtime
-
-    try:  # the stdio assembly: catalogue tools plus providers such as the events feed
-        from ops_mcp.transports.stdio import build_stdio_server
-    except ImportError:  # an older build without it
-        from ops_mcp.server.governed import GovernedServer
-
-        def build_stdio_server(runtime, agent):
-            return GovernedServer(runtime, resolve_agent=lambda: agent, transport="stdio")
-
     from .configs import offline_settings
+    from .ops_internals import runtime_and_stdio_builder
 
     out: dict[str, list[dict[str, Any]] | str] = {}
     with tempfile.TemporaryDirectory(prefix="ops-mcp-bench-") as state:
-        runtime = build_runtime(offline_settings(Path(state)))
+        # The stdio assembly: catalogue tools plus providers such as the events feed.
+        runtime, build_stdio_server = runtime_and_stdio_builder(offline_settings(Path(state)))
         try:
             for agent in agents:
-                server = build_stdio_server(runtime, agent)
+                server = build_stdio_server(agent)
                 if agent == DISCOVERY_AGENT and server.view is None:
                     out[agent] = "not measured: discovery mode is not available in this build"
                     continue
@@ -108,6 +99,7 @@ def measure(peer: list[dict[str, Any]] | None) -> dict[str, Any]:
 
 def section(rows: dict[str, Any], stdio_full: list[dict[str, Any]] | None = None):
     """Figure 4 for RESULTS.md; ``stdio_full`` is ops-mcp's real full list, to prove it is what was counted."""
+    from . import baseline
     from .report import Row, Section, verdict
 
     full, peer = rows["full"], rows["peer"]
@@ -120,8 +112,12 @@ def section(rows: dict[str, Any], stdio_full: list[dict[str, Any]] | None = None
             f"{full.total:,} ({full.tools} tools)",
             peer_total,
             f"{full.total / peer.total:.2f}×" if has_peer else "–",
-            f"≤ {TARGET_PEER_RATIO}× peer",
-            verdict(full.total <= TARGET_PEER_RATIO * peer.total if has_peer else None),
+            f"≤ {TARGET_PEER_RATIO}× peer; ≤ previous {baseline.TOKENS_FULL:,}",
+            verdict(
+                full.total <= TARGET_PEER_RATIO * peer.total and full.total <= baseline.TOKENS_FULL
+                if has_peer
+                else None
+            ),
         ),
         Row(
             "4 tool-list tokens",
@@ -129,8 +125,8 @@ def section(rows: dict[str, Any], stdio_full: list[dict[str, Any]] | None = None
             f"{full.median:.0f}",
             f"{peer.median:.0f}" if has_peer else "–",
             f"{full.median / peer.median:.2f}×" if has_peer else "–",
-            f"≤ {TARGET_MEDIAN} (issue 2)",
-            verdict(full.median <= TARGET_MEDIAN),
+            f"≤ {TARGET_MEDIAN} (issue 2); ≤ previous {baseline.TOKENS_MEDIAN_PER_TOOL}",
+            verdict(full.median <= min(TARGET_MEDIAN, baseline.TOKENS_MEDIAN_PER_TOOL)),
         ),
         Row(
             "4 tool-list tokens",
@@ -142,9 +138,11 @@ def section(rows: dict[str, Any], stdio_full: list[dict[str, Any]] | None = None
             verdict(full.total <= TARGET_TOTAL),
         ),
     ]
+    previous = {"narrow": baseline.TOKENS_NARROW, "discovery": baseline.TOKENS_DISCOVERY}
     for key, metric in (("narrow", f"narrow agent ({NARROW_AGENT})"), ("discovery", "discovery mode")):
         row = rows[key]
         ours = row if isinstance(row, str) else f"{row.total:,} ({row.tools} tools)"
+        total = None if isinstance(row, str) else row.total
         out.append(
             Row(
                 "4 tool-list tokens",
@@ -152,6 +150,8 @@ def section(rows: dict[str, Any], stdio_full: list[dict[str, Any]] | None = None
                 ours,
                 "peer cannot: one list for every caller",
                 f"{row.total / peer.total:.3f}×" if has_peer and not isinstance(row, str) else "–",
+                f"≤ previous {previous[key]:,}",
+                baseline.no_worse(total, previous[key], digits=0),
             )
         )
     notes = [

@@ -1,12 +1,18 @@
-"""The read call every timed figure repeats: Remote's "show employment", the same request on all sides.
+"""The calls every timed figure repeats, the same requests on all sides.
 
-One GET of one employment exercises the whole path (policy, validation, upstream client, shaping,
-audit on ops-mcp; schema-derived request building on the peer) without measuring the sandbox's
-list filtering. The same call against Remote also feeds the rate-limit figure.
+Read: Remote's "show employment" — one GET of one employment exercises the whole path (policy,
+validation, upstream client, shaping, audit on ops-mcp; schema-derived request building on the peer)
+without measuring the sandbox's list filtering. The same call feeds the rate-limit figure.
+
+Write: RemoteOps "create customer", a POST that carries an Idempotency-Key: ops-mcp makes the key
+itself (and writes its audit record); the peer's generated tool takes the key as an argument, so the
+benchmark passes a fresh one on every call, as an agent using it would have to.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +24,17 @@ OPS_TOOL = "remote_get_employment"
 OPERATION_ID = "get_show_employment"
 BACKEND = "remote"
 
+OPS_WRITE_TOOL = "remoteops_create_customer"
+WRITE_OPERATION_ID = "createCustomer"
+WRITE_BODY = {"type": "business", "name": "Benchmark Customer Ltd"}
+IDEMPOTENCY_ARGUMENT = "Idempotency-Key"  # the peer's name for the header parameter
+
 
 @dataclass(frozen=True)
 class ReadCall:
     employment_id: str
     peer_tool: str | None = None
+    peer_write_tool: str | None = None
 
     @property
     def arguments(self) -> dict[str, Any]:
@@ -34,11 +46,26 @@ class ReadCall:
 
     def with_peer(self, peer_tools: list[dict[str, Any]]) -> ReadCall:
         names = [tool["name"] for tool in peer_tools]
-        # FastMCP names tools after the operationId (slugged); match loosely in case of a suffix.
-        found = next((n for n in names if n == OPERATION_ID), None) or next(
-            (n for n in names if n.startswith(OPERATION_ID)), None
-        )
-        return ReadCall(self.employment_id, found)
+        return ReadCall(self.employment_id, _named(names, OPERATION_ID), _named(names, WRITE_OPERATION_ID))
+
+
+def _named(names: list[str], operation_id: str) -> str | None:
+    # FastMCP names tools after the operationId (slugged); match loosely in case of a suffix.
+    return next((n for n in names if n == operation_id), None) or next(
+        (n for n in names if n.startswith(operation_id)), None
+    )
+
+
+def ops_write_arguments() -> dict[str, Any]:
+    return dict(WRITE_BODY)
+
+
+def peer_write_arguments() -> dict[str, Any]:
+    return {IDEMPOTENCY_ARGUMENT: str(uuid.uuid4()), **WRITE_BODY}
+
+
+def constant(arguments: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    return lambda: arguments
 
 
 def headers() -> dict[str, str]:

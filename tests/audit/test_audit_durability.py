@@ -1,4 +1,4 @@
-"""Several processes, a SIGKILL mid-write, and how long an append takes.
+"""Several processes, a SIGKILL mid-write, and a long run of appends.
 
 Writers run as real subprocesses (tests/audit/_writer.py) so that SQLite's cross-process locking,
 not our in-process lock, is what is being tested.
@@ -15,8 +15,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 import ops_mcp
 from ops_mcp.audit import AuditRecord, AuditStore, redact
@@ -101,26 +99,24 @@ def test_sigkill_mid_append_leaves_no_partial_record(tmp_path: Path) -> None:
             assert store.verify().ok
 
 
-def test_micro_measure_append(
-    tmp_path: Path, record: Callable[..., AuditRecord], capsys: pytest.CaptureFixture
+def test_a_long_run_of_redacted_appends_keeps_a_verifiable_chain(
+    tmp_path: Path, record: Callable[..., AuditRecord]
 ) -> None:
-    """Prints the mean append time; never asserts on it (timings belong to benchmarks)."""
-    n = 2000
+    """What the old in-test micro-benchmark also checked: many appends of redacted write records, in
+    order, leave a chain that verifies and one row per record. (Its timing moved to
+    ``benchmarks/audit_append.py``.)"""
+    n = 300
     with AuditStore(tmp_path / "audit.db") as store:
-        records = [
-            record(target_ids={"timeoff_id": f"to_{i}", "employment_id": "em_9"},
-                   arguments=redact({"timeoff_id": f"to_{i}", "work_email": "a@b.c", "note": "n"}))
-            for i in range(n + 200)
-        ]  # fmt: skip
-        for r in records[:200]:  # warm-up
-            store.append(r)
-        start = time.perf_counter()
-        for r in records[200:]:
-            store.append(r)
-        mean_ms = (time.perf_counter() - start) / n * 1000
-        assert store.verify().ok
-    with capsys.disabled():
-        print(f"\n[audit] mean append: {mean_ms:.3f} ms over {n} records (WAL, synchronous=NORMAL)")
+        for i in range(n):
+            seq = store.append(
+                record(target_ids={"timeoff_id": f"to_{i}", "employment_id": "em_9"},
+                       arguments=redact({"timeoff_id": f"to_{i}", "work_email": "a@b.c", "note": "n"}))
+            )  # fmt: skip
+            assert seq == i + 1
+        result = store.verify()
+        assert result.ok, result
+        assert store.count() == result.checked == n
+        assert "a@b.c" not in json.dumps([entry.record.arguments for entry in store.search(limit=n)])
 
 
 def test_store_survives_fork(tmp_path: Path, record: Callable[..., AuditRecord]) -> None:
