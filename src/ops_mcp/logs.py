@@ -20,16 +20,19 @@ from typing import Any
 from .audit.redact import DEFAULT_SECRET_PATTERNS, make_scrubber
 from .text import neutralise
 
-# Credentials that are secrets wherever they appear in a log line: ops-mcp agent tokens, the back
-# ends' live and test keys, JWTs (a header that starts with '{"').
+# Credentials that are secrets wherever they appear in a log line: a bearer value (one with a digit or
+# symbol in it, so that the words "bearer credential" stay readable), ops-mcp agent tokens, the back ends'
+# live and test keys, and JWTs.
 LOG_SECRET_PATTERNS: tuple[str, ...] = (
-    *DEFAULT_SECRET_PATTERNS,
+    r"\b(?i:bearer)\s+(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}",
+    *(pattern for pattern in DEFAULT_SECRET_PATTERNS if "bearer" not in pattern),
     r"\bomcp_[A-Za-z0-9_-]{8,}",
-    r"\brops_(?:live|test)_[A-Za-z0-9_-]{8,}",
+    r"\b(?:ra|rops)_(?:live|test)_[A-Za-z0-9_-]{8,}",
     r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
 )
 # What a LogRecord carries by itself; anything else was passed with ``extra=`` and belongs in the event.
-_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# uvicorn's ``color_message`` is the message again, with terminal colour codes.
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -129,13 +132,43 @@ def _trace_ids() -> dict[str, str]:
     return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
 
 
+class _OpsHandler(logging.StreamHandler):
+    """The stderr handler ops-mcp installs (so it can tell its own from an embedding program's); it
+    writes to whatever ``sys.stderr`` is at the time, so a replaced stderr is never written after close."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(log_format: str = "text", level: int = logging.INFO) -> None:
-    """Root logging to stderr in ``log_format`` ("text" or "json"); replaces earlier handlers."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    """Root logging to stderr in ``log_format`` ("text" or "json"), replacing ops-mcp's earlier handler
+    (and leaving handlers that others installed alone)."""
+    handler = _OpsHandler()
+    handler.setFormatter(_formatter(log_format))
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if isinstance(h, _OpsHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def use_format(log_format: str) -> None:
+    """Switch ops-mcp's stderr handler to ``log_format``; a program that set up logging itself keeps its own."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _OpsHandler):
+            handler.setFormatter(_formatter(log_format))
+
+
+def _formatter(log_format: str) -> logging.Formatter:
+    if log_format not in ("text", "json"):
+        raise ValueError(f"log format {log_format!r}: text or json")
+    return JsonFormatter() if log_format == "json" else TextFormatter()

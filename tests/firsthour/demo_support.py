@@ -37,12 +37,16 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running(argv: list[str], *, cwd: Path, env: dict[str, str], ready_marker: str = "Press Ctrl+C",
+def running(argv: list[str], *, cwd: Path, env: dict[str, str], ready_marker: str | None = "Press Ctrl+C",
             timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run ``argv`` until the block ends; yields everything it printed up to ``ready_marker``."""
+    """Run ``argv`` until the block ends; yields everything it printed up to ``ready_marker`` (None: a
+    program that prints nothing on stdout, such as ``serve``)."""
     stderr = open(cwd / "server.stderr", "w")  # noqa: SIM115 - closed below; a file never blocks the server
     process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
     try:
+        if ready_marker is None:
+            yield "", process
+            return
         lines: list[str] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and not any(ready_marker in line for line in lines):

@@ -36,12 +36,18 @@ def config_of(args: argparse.Namespace) -> str | None:
     return getattr(args, "config", None)
 
 
-def setup_logging(log_format: str | None = None, settings: Settings | None = None) -> None:
-    """Logs go to stderr only (stdout is the stdio transport); ``--log-format`` beats ``[logging]``."""
+def setup_logging() -> None:
+    """Logs go to stderr only (stdout is the stdio transport), as text until the settings are known."""
     from ..logs import configure_logging
 
-    configured = settings.logging.format if settings is not None else "text"
-    configure_logging(log_format or configured)
+    configure_logging("text")
+
+
+def apply_log_format(log_format: str | None, settings: Settings) -> None:
+    """``--log-format`` beats ``[logging] format``; logging set up by someone else is left alone."""
+    from ..logs import use_format
+
+    use_format(log_format or settings.logging.format)
 
 
 def fail(message: str, code: int = 2) -> SystemExit:
@@ -95,13 +101,16 @@ def load_settings_or_exit(config: str | None, *, require: bool = True) -> Settin
 def load_runtime(config: str | None, *, require: bool = True, settings: Settings | None = None) -> Runtime:
     """Settings → runtime, or a one-line error naming the bad key and exit code 2."""
     from ..config import ConfigError
+    from ..logs import protect
     from ..runtime import build_runtime
 
     settings = settings or load_settings_or_exit(config, require=require)
     try:
-        return build_runtime(settings)
+        runtime = build_runtime(settings)
     except ConfigError as exc:
         raise fail(f"configuration error: {exc}") from None
+    protect(runtime.tenants.secrets)  # from now on no log line carries the back ends' credentials
+    return runtime
 
 
 def where_config(settings: Settings) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .common import (
     add_config,
     add_log_format,
+    apply_log_format,
     command,
     config_of,
     fail,
@@ -48,8 +49,9 @@ def register(sub: Any) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from ..transports.http import free_port, run_http
 
+    setup_logging()
     settings = load_settings_or_exit(config_of(args))
-    setup_logging(args.log_format, settings)
+    apply_log_format(args.log_format, settings)
     runtime = load_runtime(config_of(args), settings=settings)
     agents = runtime.policies.names()
     if not agents:

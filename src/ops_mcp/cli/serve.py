@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .common import (
     add_config,
     add_log_format,
+    apply_log_format,
     command,
     config_of,
     fail,
@@ -49,8 +50,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Refused before anything starts: over HTTP an --agent would silently change nothing.
         raise fail("--agent applies to stdio only; over HTTP the agent is whoever its bearer token belongs to "
                    f"(issue one with `{command()} agents add NAME`)")
+    setup_logging()
     settings = load_settings_or_exit(config_of(args))
-    setup_logging(args.log_format, settings)
+    apply_log_format(args.log_format, settings)
     if args.transport != "stdio":
         refuse_zero_agents(settings)
     runtime = load_runtime(config_of(args), settings=settings)
