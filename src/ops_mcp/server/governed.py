@@ -103,10 +103,12 @@ class GovernedServer(MCPServer):
         )
         try:
             if policy is not None:
-                handlers: list[ToolView | ToolProvider] = []
+                # Providers first: their tools are listed in every mode; then the view, which in discovery
+                # mode answers every other name itself (see discovery.py).
+                handlers: list[ToolView | ToolProvider] = list(self.providers)
                 if self.view is not None and self.view.replaces_catalogue(policy):
                     handlers.append(self.view)
-                for handler in [*handlers, *self.providers]:
+                for handler in handlers:
                     result = await handler.call(call, name, arguments or {})
                     if result is not None:
                         return result
