@@ -17,7 +17,7 @@ from .audit import DEFAULT_REDACTED_FIELDS, AuditStore, Redaction
 from .calls.executor import ToolExecutor
 from .calls.recorder import CallRecorder
 from .catalogue import Manifest
-from .catalogue.loader import catalogue_with
+from .catalogue.loader import catalogue_with, manifest_dir
 from .catalogue.tools import tool_definition
 from .config import ConfigError, Settings
 from .events.feed import EventFeed
@@ -29,6 +29,7 @@ from .governance.summaries import Summarizer
 from .policy import AgentPolicy, Policies, build_policy
 from .server.discovery import DiscoveryView
 from .server.governed import GovernedServer
+from .server.prompts import PromptLibrary, load_prompts
 from .tenants import SANDBOX_HOST, Tenant, Tenants, bind_agent, build_tenants
 from .upstream.lazy import LazyUpstream
 
@@ -57,6 +58,7 @@ class Runtime:
     events: EventStore
     feed: EventFeed
     sandbox_app: Any = None
+    prompts: PromptLibrary | None = None
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -91,7 +93,7 @@ class Runtime:
         return GovernedServer(
             tools=self.tools, policies=self.policies, executor=self.executor, view=self.discovery,
             providers=[self.feed], resources=[self.feed], resolve_agent=resolve_agent, transport=transport,
-            instructions=self.instructions(), **sdk_options,
+            instructions=self.instructions(), prompts=self.prompts, **sdk_options,
         )
 
     def _request_state_security(self) -> Any:
@@ -139,8 +141,9 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
                               tools_by_name=tools)
     events = EventStore(state_dir / EVENTS_FILE)
     feed = EventFeed(catalogue=catalogue, policies=policies, store=events, recorder=recorder)
+    prompts = PromptLibrary(load_prompts(manifest_dir()), via_meta_tools=discovery.discovery_on)
     return Runtime(settings, catalogue, policies, tenants, upstream, audit, redaction, recorder, approvals,
-                   confirmer, executor, tools, discovery, events, feed, sandbox_app=sandbox_app)
+                   confirmer, executor, tools, discovery, events, feed, sandbox_app=sandbox_app, prompts=prompts)
 
 
 def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants,

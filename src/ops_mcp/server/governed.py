@@ -21,6 +21,7 @@ from ..calls.context import CallContext
 from ..calls.executor import ToolExecutor
 from ..calls.results import error_result
 from ..policy import AgentPolicy, Policies
+from .prompts import PromptLibrary
 from .providers import ResourceProvider, ToolProvider, ToolView
 
 log = logging.getLogger("ops_mcp.server")
@@ -43,6 +44,7 @@ class GovernedServer(MCPServer):
         resolve_agent: Callable[[], str | None],
         transport: str,
         instructions: str,
+        prompts: PromptLibrary | None = None,
         **sdk_options: Any,
     ) -> None:
         super().__init__(name="ops-mcp", version=__version__, instructions=instructions, **sdk_options)
@@ -54,6 +56,7 @@ class GovernedServer(MCPServer):
         self.resource_providers = resources
         self.transport_name = transport
         self._resolve_agent = resolve_agent
+        self.prompts = prompts or PromptLibrary(())
 
     def current_policy(self) -> AgentPolicy | None:
         return self.policies.get(self._resolve_agent())
@@ -73,6 +76,13 @@ class GovernedServer(MCPServer):
         for provider in self.providers:
             tools.extend(provider.tools(policy))
         return tools
+
+    async def list_prompts(self) -> list[t.Prompt]:
+        return self.prompts.listed(self.current_policy())
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        # Unknown, unlisted and badly called prompts are -32602 (MCPError), never an internal error.
+        return self.prompts.render(self.current_policy(), name, arguments)
 
     async def list_resources(self) -> list[t.Resource]:
         policy = self.current_policy()
