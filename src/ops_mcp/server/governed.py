@@ -21,6 +21,7 @@ from ..calls.context import CallContext
 from ..calls.executor import ToolExecutor
 from ..calls.results import error_result
 from ..policy import AgentPolicy, Policies
+from ..telemetry import Tracing
 from .prompts import PromptLibrary
 from .providers import ResourceProvider, ToolProvider, ToolView
 
@@ -45,6 +46,7 @@ class GovernedServer(MCPServer):
         transport: str,
         instructions: str,
         prompts: PromptLibrary | None = None,
+        tracing: Tracing | None = None,
         **sdk_options: Any,
     ) -> None:
         super().__init__(name="ops-mcp", version=__version__, instructions=instructions, **sdk_options)
@@ -57,6 +59,10 @@ class GovernedServer(MCPServer):
         self.transport_name = transport
         self._resolve_agent = resolve_agent
         self.prompts = prompts or PromptLibrary(())
+        self.tracing = tracing
+        if tracing is None:
+            # No tracer configured: no tracing middleware at all (the SDK installs one by default).
+            self.middleware[:] = [m for m in self.middleware if type(m).__name__ != "OpenTelemetryMiddleware"]
 
     def current_policy(self) -> AgentPolicy | None:
         return self.policies.get(self._resolve_agent())
@@ -111,6 +117,8 @@ class GovernedServer(MCPServer):
             progress=_progress(context),
             mcp_context=context,
         )
+        if self.tracing is not None:
+            self.tracing.annotate_request(agent=call.agent, session_id=call.session_id, transport=call.transport)
         try:
             if policy is not None:
                 # Providers first: their tools are listed in every mode; then the view, which in discovery
