@@ -1,10 +1,17 @@
-"""One in-memory span exporter for the whole test process (a tracer provider can be set only once)."""
+"""One in-memory span exporter for the whole test process (a tracer provider can be set only once).
+
+Spans reach the exporter only while a test records (``recording``): once a provider is installed the MCP
+SDK's client spans of every later test in the process would otherwise pile up in memory.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _EXPORTER: Any = None
+_GATE: dict[str, bool] = {"open": False}
 
 
 def memory_exporter() -> Any:
@@ -16,13 +23,30 @@ def memory_exporter() -> Any:
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+        class GatedProcessor(SimpleSpanProcessor):
+            def on_end(self, span: Any) -> None:
+                if _GATE["open"]:
+                    super().on_end(span)
+
         provider = trace.get_tracer_provider()
         if not isinstance(provider, TracerProvider):
             provider = TracerProvider()
             trace.set_tracer_provider(provider)
         _EXPORTER = InMemorySpanExporter()
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+        provider.add_span_processor(GatedProcessor(_EXPORTER))
     return _EXPORTER
+
+
+@contextmanager
+def recording() -> Iterator[Any]:
+    exporter = memory_exporter()
+    exporter.clear()
+    _GATE["open"] = True
+    try:
+        yield exporter
+    finally:
+        _GATE["open"] = False
+        exporter.clear()
 
 
 def tree(spans: list[Any], root: Any) -> dict[str, Any]:

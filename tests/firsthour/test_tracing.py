@@ -28,7 +28,7 @@ from .conftest import BACKENDS
 
 pytest.importorskip("opentelemetry.sdk", reason="OpenTelemetry's SDK is not installed (the otel extra)")
 
-from .otel_support import memory_exporter, tree  # noqa: E402
+from .otel_support import memory_exporter, recording, tree  # noqa: E402
 
 HR = {"areas": {"remote.timeoff": "full", "remote.employments": "read"}, "confirm": ["remote.timeoff"],
       "confirm_via": "client", "tool_mode": "static"}
@@ -38,10 +38,8 @@ TRACEPARENT_SPAN = "00f067aa0ba902b7"
 
 @pytest.fixture
 def spans():
-    exporter = memory_exporter()
-    exporter.clear()
-    yield exporter
-    exporter.clear()
+    with recording() as exporter:
+        yield exporter
 
 
 @pytest.fixture
