@@ -28,8 +28,8 @@ def add_config(parser: argparse.ArgumentParser) -> None:
 
 def add_log_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-format", choices=LOG_FORMATS, default=None,
-                        help="stderr logs as text (default) or one JSON object per line "
-                             "(default: [logging] format in the config)")
+                        help="stderr logs: text lines, or one JSON object per line "
+                             "(default: [logging] format in the config, else text)")
 
 
 def config_of(args: argparse.Namespace) -> str | None:
