@@ -45,6 +45,7 @@ def test_getting_started_block_runs_as_written(checkout: Path) -> None:
     out = run_shell(blocks[0], checkout, clean_env(XDG_DATA_HOME=str(checkout / "data-home")))
     assert "config: ok (" in out and out.count("reachable") == 4
     assert re.search(r"^\d+ tools, \d+ tokens", out, re.M)
+    assert "prompts: review_pending_timeoff, onboarding_status" in out
     assert re.search(r"^people-ops\s+no token$", out, re.M)
     assert "the audit log is empty" in out
     assert (checkout / ".ops-mcp").is_dir()  # the state dir the README names, inside the checkout
