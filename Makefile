@@ -25,8 +25,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench,metrics]'
 	touch $(STAMP)
 
+# PORT=9000 make run serves on another port (default: [server] port, 8765, or a free one if taken).
 run: $(STAMP)
-	$(BIN)/ops-mcp run --config $(CONFIG)
+	$(BIN)/ops-mcp run --config $(CONFIG)$(if $(PORT), --port $(PORT))
 
 test: $(STAMP) node-tools
 	$(BIN)/ruff check src tests benchmarks

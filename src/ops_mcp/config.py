@@ -137,6 +137,24 @@ class SandboxConfig(_Strict):
     webhook_time_scale: float = Field(default=1.0, gt=0)
 
 
+class LoggingConfig(_Strict):
+    format: Literal["text", "json"] = Field(
+        default="text", description="stderr logs: text lines, or one JSON object per line (--log-format)."
+    )
+
+
+class TelemetryConfig(_Strict):
+    """OpenTelemetry traces (needs ``ops-mcp[otel]``). Off unless enabled here or by the standard
+    ``OTEL_*`` environment (``OTEL_TRACES_EXPORTER`` or an ``OTEL_EXPORTER_OTLP_*ENDPOINT``)."""
+
+    enabled: bool = False
+    exporter: Literal["otlp", "console"] = "otlp"
+    endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint (default: the OTEL_EXPORTER_OTLP_* environment)."
+    )
+    service_name: str = "ops-mcp"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPS_MCP_", env_nested_delimiter="__", extra="forbid")
 
@@ -147,6 +165,8 @@ class Settings(BaseSettings):
     audit: AuditConfig = AuditConfig()
     server: ServerConfig = ServerConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    logging: LoggingConfig = LoggingConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
     config_path: Path | None = Field(default=None, exclude=True)
 
     @classmethod

@@ -17,7 +17,7 @@ from .audit import DEFAULT_REDACTED_FIELDS, AuditStore, Redaction
 from .calls.executor import ToolExecutor
 from .calls.recorder import CallRecorder
 from .catalogue import Manifest
-from .catalogue.loader import catalogue_with
+from .catalogue.loader import catalogue_with, manifest_dir
 from .catalogue.tools import tool_definition
 from .config import ConfigError, Settings
 from .events.feed import EventFeed
@@ -29,6 +29,8 @@ from .governance.summaries import Summarizer
 from .policy import AgentPolicy, Policies, build_policy
 from .server.discovery import DiscoveryView
 from .server.governed import GovernedServer
+from .server.prompts import PromptLibrary, load_prompts
+from .telemetry import Tracing, configure_tracing
 from .tenants import SANDBOX_HOST, Tenant, Tenants, bind_agent, build_tenants
 from .upstream.lazy import LazyUpstream
 
@@ -57,6 +59,8 @@ class Runtime:
     events: EventStore
     feed: EventFeed
     sandbox_app: Any = None
+    prompts: PromptLibrary | None = None
+    tracing: Tracing | None = None
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -91,7 +95,8 @@ class Runtime:
         return GovernedServer(
             tools=self.tools, policies=self.policies, executor=self.executor, view=self.discovery,
             providers=[self.feed], resources=[self.feed], resolve_agent=resolve_agent, transport=transport,
-            instructions=self.instructions(), **sdk_options,
+            instructions=self.instructions(), prompts=self.prompts, tracing=self.tracing,
+            **sdk_options,
         )
 
     def _request_state_security(self) -> Any:
@@ -117,34 +122,38 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
         raise ConfigError(f"catalogue.manifests: {exc}") from None
     tenants = build_tenants(settings, catalogue)
     policies = _policies(settings, catalogue, tenants)
+    tracing = configure_tracing(settings)  # None unless configured; then every step below gets a span
     if tenants.any_embedded and sandbox_app is None:
         from .sandbox.embedded import embedded_sandbox_app
 
         sandbox_app = embedded_sandbox_app(settings.sandbox)
-    upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app))
+    upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing))
     state_dir = settings.state_dir()
     redaction = Redaction(_redact_fields(settings), tenants.secrets)
     audit = AuditStore(state_dir / AUDIT_FILE, secrets=tenants.secrets)
-    recorder = CallRecorder(audit, redaction, catalogue, tenants)
+    recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
     approvals = ApprovalStore(state_dir / APPROVALS_FILE)
     confirmer = Confirmations(
         store=approvals, sealer=StateSealer(load_key(state_dir)), policies=policies,
         summarizer=Summarizer(catalogue, policies, tenants, upstream, redaction),
         console_url=settings.server.public_url,  # the approval pages; without it, people decide in the CLI
     )
-    executor = ToolExecutor(catalogue=catalogue, policies=policies, tenants=tenants, upstream=upstream,
-                            recorder=recorder, confirmer=confirmer)
+    executor = ToolExecutor(catalogue=catalogue, policies=policies, tenants=tenants,
+                            upstream=tracing.upstream(upstream) if tracing else upstream, recorder=recorder,
+                            confirmer=tracing.confirmer(confirmer) if tracing else confirmer, tracing=tracing)
     tools = {e.tool: t.Tool.model_validate(tool_definition(e)) for m in catalogue.values() for e in m.endpoints}
     discovery = DiscoveryView(catalogue=catalogue, policies=policies, executor=executor, recorder=recorder,
                               tools_by_name=tools)
     events = EventStore(state_dir / EVENTS_FILE)
     feed = EventFeed(catalogue=catalogue, policies=policies, store=events, recorder=recorder)
+    prompts = PromptLibrary(load_prompts(manifest_dir()), via_meta_tools=discovery.discovery_on)
     return Runtime(settings, catalogue, policies, tenants, upstream, audit, redaction, recorder, approvals,
-                   confirmer, executor, tools, discovery, events, feed, sandbox_app=sandbox_app)
+                   confirmer, executor, tools, discovery, events, feed, sandbox_app=sandbox_app, prompts=prompts,
+                   tracing=tracing)
 
 
 def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants,
-                   sandbox_app: Any) -> UpstreamClient:
+                   sandbox_app: Any, tracing: Tracing | None = None) -> UpstreamClient:
     from .upstream import ClientLimits, UpstreamClient
 
     profiles = {name: manifest.backend for name, manifest in catalogue.items()}
@@ -157,7 +166,8 @@ def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: 
         from .sandbox.transport import SandboxRoutingTransport
 
         transport = SandboxRoutingTransport(sandbox_app, SANDBOX_HOST)
-    return UpstreamClient(profiles, transport=transport, limits=limits, catalogue=catalogue)
+    return UpstreamClient(profiles, transport=transport, limits=limits, catalogue=catalogue,
+                          wrap_transport=tracing.http_transport if tracing else None)
 
 
 def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants) -> Policies:

@@ -130,8 +130,9 @@ async def test_without_elicitation_a_pending_approval_lets_exactly_one_retry_thr
 async def test_an_approval_is_bound_to_its_arguments_and_agent(make_runtime, monkeypatch):
     runtime = make_runtime(
         {
-            "hr": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"]},
-            "hr2": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"]},
+            # static: these agents call the catalogue tools directly (in discovery mode only the meta-tools answer)
+            "hr": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "tool_mode": "static"},
+            "hr2": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "tool_mode": "static"},
         }
     )
     args, _ = requested_timeoff(runtime)
@@ -217,8 +218,11 @@ async def test_our_seal_binds_agent_and_is_single_use_even_past_the_sdk_boundary
     """With a shared SDK key (several workers), our own seal still refuses other agents and replays."""
     runtime = make_runtime(
         {
-            "hr": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "confirm_via": "client"},
-            "hr2": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "confirm_via": "client"},
+            # static: these agents call the catalogue tools directly (in discovery mode only the meta-tools answer)
+            "hr": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "confirm_via": "client",
+                   "tool_mode": "static"},
+            "hr2": {"areas": {"remote.*": "full"}, "confirm": ["remote.timeoff"], "confirm_via": "client",
+                    "tool_mode": "static"},
         }
     )
     security = request_state_security(runtime.state_dir)

@@ -65,7 +65,9 @@ async def test_a_referenced_object_that_does_not_exist_stops_the_write_too(make_
 
 
 async def test_a_missing_work_order_is_refused_before_anyone_is_asked(make_runtime):
-    runtime = make_runtime({"ops": {"areas": {"remoteops.*": "full"}, "confirm": ["remoteops.work_orders"]}})
+    # static: the agent calls the catalogue tool directly (in discovery mode only the meta-tools answer)
+    runtime = make_runtime({"ops": {"areas": {"remoteops.*": "full"}, "confirm": ["remoteops.work_orders"],
+                                    "tool_mode": "static"}})
     async with Client(make_server(runtime, "ops"), mode="2026-07-28") as c:
         result = await c.call_tool("remoteops_transition_work_order", {"work_order_id": "wo_nosuch", "to": "completed"})
     assert result.structured_content["status"] == "not_found"

@@ -172,9 +172,11 @@ async def test_ids_are_named_by_a_read(make_runtime):
 @pytest.mark.parametrize("mode", ERAS)
 async def test_agent_supplied_text_is_made_visible_wherever_a_person_reads_it(
         make_runtime, monkeypatch, capsys, caplog, mode):
-    runtime = make_runtime({"ops": {"areas": {"remoteops.*": "full"}, "confirm": ["remoteops.work_orders"]},
+    # static: both agents call the catalogue tool directly (in discovery mode only the meta-tools answer)
+    runtime = make_runtime({"ops": {"areas": {"remoteops.*": "full"}, "confirm": ["remoteops.work_orders"],
+                                    "tool_mode": "static"},
                             "desk": {"areas": {"remoteops.*": "full"}, "confirm": ["remoteops.work_orders"],
-                                     "confirm_via": "client"}})
+                                     "confirm_via": "client", "tool_mode": "static"}})
     connection = runtime.tenant_for("ops", "remoteops").connection
     _, orders = await runtime.upstream.request_json(connection, "GET", "/work-orders", params={"limit": 1})
     order = orders["data"][0]

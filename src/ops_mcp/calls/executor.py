@@ -14,6 +14,7 @@ import mcp_types as t
 from ..audit import AuditRecord
 from ..catalogue.models import Endpoint, Manifest
 from ..policy import AgentPolicy, Policies
+from ..telemetry import Tracing, step
 from ..tenants import Tenants
 from .context import CallContext, Confirmed, Confirmer, UpstreamCaller
 from .recorder import CallRecorder, endpoint_backend, printable
@@ -23,8 +24,10 @@ from .validation import ArgumentValidator
 
 class ToolExecutor:
     def __init__(self, *, catalogue: dict[str, Manifest], policies: Policies, tenants: Tenants,
-                 upstream: UpstreamCaller, recorder: CallRecorder, confirmer: Confirmer | None) -> None:
+                 upstream: UpstreamCaller, recorder: CallRecorder, confirmer: Confirmer | None,
+                 tracing: Tracing | None = None) -> None:
         self.policies = policies
+        self.tracing = tracing
         self.tenants = tenants
         self.upstream = upstream
         self.recorder = recorder
@@ -45,7 +48,10 @@ class ToolExecutor:
         if policy is None:
             return self._end(record, started, "denied", "no agent identity",
                              error_result("This connection has no agent identity; no tools are available."))
-        decision = policy.decide(name)
+        with step(self.tracing, "ops_mcp.policy", {"ops_mcp.agent": policy.name}) as span:
+            decision = policy.decide(name)
+            if span is not None:
+                span.set_attribute("ops_mcp.decision", "allowed" if decision.allowed else "denied")
         if decision.endpoint is not None:
             self.recorder.describe(record, policy, decision.endpoint)
         if not decision.allowed or decision.endpoint is None:

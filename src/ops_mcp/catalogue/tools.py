@@ -7,7 +7,6 @@ with unknown top-level arguments refused.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -27,7 +26,6 @@ _UNADVERTISED = frozenset({
     "default", "additionalProperties", "uniqueItems", "contentEncoding", "contentMediaType",
     "minLength", "maxLength", "maxItems",
 })
-_HOIST_MIN_CHARS = 40
 # Enums longer than this are advertised as a short note with examples; validation still enforces them
 # and a wrong value gets an error listing every allowed one.
 LONG_ENUM = 30
@@ -35,8 +33,11 @@ _ID_PATTERN = re.compile(r"^\^[a-z]+_\[A-Za-z0-9\]\+\$$")
 
 
 def input_schema(endpoint: Endpoint) -> dict[str, Any]:
-    """The advertised input schema: the validation schema without keywords a model does not need,
-    with repeated sub-schemas hoisted into ``$defs`` (both protocol eras carry $ref/$defs)."""
+    """The advertised input schema: the validation schema without keywords a model does not need.
+
+    Self-contained (no ``$ref``/``$defs``): clients that make tool schemas strict (the OpenAI Agents SDK)
+    refuse a schema whose references they cannot check, and the few repeated sub-schemas cost little inline.
+    """
     schema = _full_input_schema(endpoint)
     path_params = set(endpoint.parameters.path.get("properties", {}))
     properties = {
@@ -44,56 +45,7 @@ def input_schema(endpoint: Endpoint) -> dict[str, Any]:
     }
     if MAX_ITEMS_ARG in properties:
         properties[MAX_ITEMS_ARG] = _MAX_ITEMS_ADVERTISED
-    return hoist_repeats({**schema, "properties": properties})
-
-
-def hoist_repeats(schema: dict[str, Any]) -> dict[str, Any]:
-    """Replace sub-schemas that occur more than once with references to a single definition."""
-    counts: dict[str, int] = {}
-
-    def walk(node: Any, is_schema: bool) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item, is_schema)
-        elif isinstance(node, dict):
-            if is_schema:
-                key = json.dumps(node, sort_keys=True, separators=(",", ":"))
-                if len(key) >= _HOIST_MIN_CHARS:
-                    counts[key] = counts.get(key, 0) + 1
-            for field, value in node.items():
-                if field == "properties":
-                    for sub in value.values():
-                        walk(sub, True)
-                elif field not in ("enum", "const", "required"):
-                    walk(value, field in ("items", "anyOf", "oneOf", "allOf", "not"))
-
-    for field, value in schema.items():
-        if field == "properties":
-            for sub in value.values():
-                walk(sub, True)
-    repeated = sorted((k for k, n in counts.items() if n > 1), key=len, reverse=True)
-    if not repeated:
-        return schema
-    names: dict[str, str] = {}
-
-    def replace(node: Any) -> Any:
-        if isinstance(node, list):
-            return [replace(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        key = json.dumps(node, sort_keys=True, separators=(",", ":"))
-        if key in counts and counts[key] > 1 and key in repeated:
-            if key not in names:
-                names[key] = f"d{len(names)}"
-            return {"$ref": f"#/$defs/{names[key]}"}
-        return {field: (replace(value) if field not in ("enum", "const", "required") else value)
-                for field, value in node.items()}
-
-    body = {field: replace(value) if field == "properties" else value for field, value in schema.items()}
-    if not names:
-        return schema
-    # A hoisted definition exists once, so repeats inside it stay inline.
-    return {**body, "$defs": {name: json.loads(key) for key, name in names.items()}}
+    return {**schema, "properties": properties}
 
 
 def _advertise(schema: Any, *, keep_id_pattern: bool = False) -> Any:

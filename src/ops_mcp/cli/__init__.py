@@ -15,11 +15,16 @@ DESCRIPTION = (
     "ops-mcp: a governed MCP tool server for Remote (HR) and RemoteOps (field service). "
     "Agents see only what their policy allows; every call is recorded in a tamper-evident audit log."
 )
+EPILOG = (
+    "First time? `ops-mcp init DIR` writes a starter config with two example agents; every command then "
+    "takes --config DIR/ops-mcp.toml (or export OPS_MCP_CONFIG=DIR/ops-mcp.toml). "
+    "`ops-mcp COMMAND --help` describes each command."
+)
 GROUPS = (init, serve, run, tools, check, agents, approvals, audit, webhooks, sandbox, manifest)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ops-mcp", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="ops-mcp", description=DESCRIPTION, epilog=EPILOG)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
         group.register(sub)

@@ -1,15 +1,24 @@
 """``ops-mcp check``: the configuration is valid, and every connection answers an authenticated read.
 
 One line per connection; an unreachable or refusing back end is a line and a non-zero exit, never a
-traceback.
+traceback. With no configuration at all it still probes the embedded sandbox, says that nothing is
+configured and how to start (``ops-mcp init``), and exits non-zero.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .common import add_config, config_of, load_runtime
+from .common import (
+    add_config,
+    config_of,
+    is_configured,
+    load_runtime,
+    load_settings_or_exit,
+    no_config_message,
+)
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -23,11 +32,27 @@ def register(sub: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    import tempfile
+
+    settings = load_settings_or_exit(config_of(args), require=False)
+    configured = is_configured(settings)
+    with tempfile.TemporaryDirectory(prefix="ops-mcp-check-") as scratch:
+        if not configured:
+            # Nothing configured: probe the sandbox without leaving a state dir in the user's home.
+            settings.storage.dir = Path(scratch)
+        runtime = load_runtime(config_of(args), settings=settings)
+        return _report(runtime, configured)
+
+
+def _report(runtime: Runtime, configured: bool) -> int:
     import anyio
 
-    runtime = load_runtime(config_of(args))
-    print(f"config: ok ({runtime.settings.config_path or 'no file: embedded sandbox defaults'})")
-    print(f"state dir: {runtime.state_dir}")
+    settings = runtime.settings
+    if configured:
+        print(f"config: ok ({settings.config_path or 'from the environment (OPS_MCP_*)'})")
+        print(f"state dir: {runtime.state_dir}")
+    else:
+        print(f"config: none — {no_config_message()}")
     print(f"agents: {', '.join(runtime.policies.names()) or 'none'}")
 
     async def probe_all() -> int:
@@ -37,7 +62,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             await runtime.aclose()
         for _, line in lines:
             print(line)
-        return 0 if all(ok for ok, _ in lines) else 1
+        return 0 if configured and all(ok for ok, _ in lines) else 1
 
     return anyio.run(probe_all)
 

@@ -1,16 +1,23 @@
 """What every sub-command shares: the ``--config`` option, logging to stderr, loading settings and the
-runtime with a one-line error (naming the bad key) instead of a traceback."""
+runtime with a one-line error (naming the bad key) instead of a traceback, and the command name to print.
+
+A command run where no configuration can be found says so and points to ``ops-mcp init``, instead of
+carrying on with no agents (``unknown agent``) and a state dir in the user's home.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
+import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..runtime import Runtime
+
+LOG_FORMATS = ("text", "json")
 
 
 def add_config(parser: argparse.ArgumentParser) -> None:
@@ -19,14 +26,28 @@ def add_config(parser: argparse.ArgumentParser) -> None:
                         help="ops-mcp.toml (default: $OPS_MCP_CONFIG, else ./ops-mcp.toml)")
 
 
+def add_log_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-format", choices=LOG_FORMATS, default=None,
+                        help="stderr logs: text lines, or one JSON object per line "
+                             "(default: [logging] format in the config, else text)")
+
+
 def config_of(args: argparse.Namespace) -> str | None:
     return getattr(args, "config", None)
 
 
 def setup_logging() -> None:
-    # stdout is the stdio transport: logs go to stderr only.
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    """Logs go to stderr only (stdout is the stdio transport), as text until the settings are known."""
+    from ..logs import configure_logging
+
+    configure_logging("text")
+
+
+def apply_log_format(log_format: str | None, settings: Settings) -> None:
+    """``--log-format`` beats ``[logging] format``; logging set up by someone else is left alone."""
+    from ..logs import use_format
+
+    use_format(log_format or settings.logging.format)
 
 
 def fail(message: str, code: int = 2) -> SystemExit:
@@ -34,25 +55,66 @@ def fail(message: str, code: int = 2) -> SystemExit:
     return SystemExit(code)
 
 
-def load_settings_or_exit(config: str | None) -> Settings:
+def command() -> str:
+    """How the user can run ops-mcp again: ``ops-mcp`` when that is on PATH and is this very program,
+    else the path of the running one (``.venv/bin/ops-mcp`` from a checkout)."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    if not argv0.endswith("ops-mcp"):
+        return "ops-mcp"
+    running = Path(argv0).resolve()
+    on_path = shutil.which("ops-mcp")
+    if on_path and Path(on_path).resolve() == running:
+        return "ops-mcp"
+    try:
+        return str(Path(argv0).absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(Path(argv0).absolute())
+
+
+def no_config_message() -> str:
+    return (
+        f"no configuration found: no --config given, $OPS_MCP_CONFIG is not set, and there is no ops-mcp.toml "
+        f"in {Path.cwd()}. Create one with `{command()} init` (a starter config with two example agents), "
+        "or pass --config PATH"
+    )
+
+
+def is_configured(settings: Settings) -> bool:
+    """A file was found, or the environment alone configures agents or a state dir (containers)."""
+    return settings.config_path is not None or bool(settings.agents) or settings.storage.dir is not None
+
+
+def load_settings_or_exit(config: str | None, *, require: bool = True) -> Settings:
+    """The settings, or a one-line error and exit code 2 — also when nothing configures ops-mcp at all
+    (unless ``require`` is False: ``check`` reports that itself)."""
     from ..config import ConfigError, load_settings
 
     try:
-        return load_settings(config)
+        settings = load_settings(config)
     except ConfigError as exc:
         raise fail(f"configuration error: {exc}") from None
+    if require and not is_configured(settings):
+        raise fail(no_config_message())
+    return settings
 
 
-def load_runtime(config: str | None) -> Runtime:
+def load_runtime(config: str | None, *, require: bool = True, settings: Settings | None = None) -> Runtime:
     """Settings → runtime, or a one-line error naming the bad key and exit code 2."""
     from ..config import ConfigError
+    from ..logs import protect
     from ..runtime import build_runtime
 
-    settings = load_settings_or_exit(config)
+    settings = settings or load_settings_or_exit(config, require=require)
     try:
-        return build_runtime(settings)
+        runtime = build_runtime(settings)
     except ConfigError as exc:
         raise fail(f"configuration error: {exc}") from None
+    protect(runtime.tenants.secrets)  # from now on no log line carries the back ends' credentials
+    return runtime
+
+
+def where_config(settings: Settings) -> str:
+    return str(settings.config_path) if settings.config_path else "the environment (OPS_MCP_*)"
 
 
 def require_agent(runtime: Runtime, agent: str | None, *, why: str = "stdio") -> str:
@@ -60,5 +122,5 @@ def require_agent(runtime: Runtime, agent: str | None, *, why: str = "stdio") ->
     if not agent:
         raise fail(f"--agent is required for {why}; configured agents: {known}")
     if agent not in runtime.policies:
-        raise fail(f"unknown agent {agent!r}; configured agents: {known}")
+        raise fail(f"unknown agent {agent!r} in {where_config(runtime.settings)}; configured agents: {known}")
     return agent

@@ -1,54 +1,86 @@
-"""``ops-mcp run``: the demo — the HTTP server on the embedded sandbox, with a token for a demo agent."""
+"""``ops-mcp run``: the demo — the HTTP server on the embedded sandbox, with a token for a demo agent.
+
+The demo agent keeps its token from one run to the next: a token issued on purpose (and handed to a
+client) must not stop working because someone restarted the demo. The first run issues one and shows
+it; later runs say when it was issued and how to rotate it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from .common import add_config, config_of, load_runtime, setup_logging
+from .common import (
+    add_config,
+    add_log_format,
+    apply_log_format,
+    command,
+    config_of,
+    fail,
+    load_runtime,
+    load_settings_or_exit,
+    setup_logging,
+)
+from .try_it import PROTOCOL, TOKEN_VARIABLE, session_less_requests
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
 
 # The agent ``run`` issues a demo token for: the first of these the config defines, else the first agent.
 DEMO_AGENTS = ("people-ops", "auditor", "dispatch-bot")
 
 
 def register(sub: Any) -> None:
-    run = sub.add_parser("run", help="demo: HTTP server on the embedded sandbox, with a demo agent token")
+    run = sub.add_parser("run", help="demo: HTTP server on the embedded sandbox, with a demo agent token",
+                         description="The HTTP server with a token for a demo agent (issued on the first run "
+                                     "and kept afterwards), and the commands to try it.")
     add_config(run)
     run.add_argument("--host", help="bind address (default [server] host, 127.0.0.1)")
-    run.add_argument("--port", type=int, help="port (default [server] port, 8765; a free one if taken)")
+    run.add_argument("--port", type=int,
+                     help="port (default [server] port, 8765; a free one if taken). With make: PORT=9000 make run")
     run.add_argument("--agent", help="the agent the demo token is for (default: people-ops if configured)")
+    add_log_format(run)
     run.set_defaults(handler=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..transports.agent_auth import AgentTokenStore
     from ..transports.http import free_port, run_http
 
     setup_logging()
-    runtime = load_runtime(config_of(args))
-    settings = runtime.settings
+    settings = load_settings_or_exit(config_of(args))
+    apply_log_format(args.log_format, settings)
+    runtime = load_runtime(config_of(args), settings=settings)
     agents = runtime.policies.names()
     if not agents:
-        print("ops-mcp: the config defines no agents; add an [agents.NAME] table", file=sys.stderr)
-        return 2
+        raise fail("the config defines no agents; add an [agents.NAME] table "
+                   f"(`{command()} init` writes a starter config with two)")
     agent = args.agent or next((a for a in DEMO_AGENTS if a in runtime.policies), agents[0])
     if agent not in runtime.policies:
-        print(f"ops-mcp: unknown agent {agent!r}; configured agents: {', '.join(agents)}", file=sys.stderr)
-        return 2
+        raise fail(f"unknown agent {agent!r}; configured agents: {', '.join(agents)}")
     host = args.host or settings.server.host
     port = settings.server.port if args.port is None else args.port
     if port == 0 or not _port_free(host, port):
         wanted, port = port, free_port(_bind_probe_host(host))
         if wanted:
-            print(f"port {wanted} is taken; using {port}", file=sys.stderr)
-    # The token is shown once, so each run issues a fresh one for the demo agent (the previous one stops working).
-    token = AgentTokenStore(runtime.state_dir).issue(agent)
+            print(f"port {wanted} is taken; using {port} (choose one with --port, or PORT=… make run)",
+                  file=sys.stderr)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    _print_banner(base, agent, token, config_of(args), runtime)
+    print(banner(runtime, agent, base, _demo_token(runtime, agent)))
     sys.stdout.flush()
     return run_http(runtime, transport="http", host=host, port=port, register_webhooks_at=base)
+
+
+def _demo_token(runtime: Runtime, agent: str) -> str | None:
+    """A new token when the agent has none (returned, to be shown once); None when one is kept."""
+    from ..transports.agent_auth import AgentTokenStore
+
+    store = AgentTokenStore(runtime.state_dir)
+    if agent in store.tokens():
+        return None
+    return store.issue(agent)
 
 
 def _bind_probe_host(host: str) -> str:
@@ -66,34 +98,56 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
-def _print_banner(base: str, agent: str, token: str, config: str | None, runtime: Any) -> None:
-    from pathlib import Path
+def _token_lines(runtime: Runtime, agent: str, token: str | None, config_flag: str) -> tuple[str, str]:
+    """What to say about the demo agent's token, and the ``export`` line the curl commands need."""
+    from ..transports.agent_auth import TOKENS_FILE, AgentTokenStore
 
-    config_path = str(Path(config).resolve()) if config else str(runtime.settings.config_path or "ops-mcp.toml")
-    exe = str(Path(sys.argv[0]).resolve()) if sys.argv and sys.argv[0].endswith("ops-mcp") else "ops-mcp"
+    rotate = f"{command()} agents add {agent} --rotate{config_flag}"
+    if token is not None:
+        return (f"Demo agent: {agent}. Its token, shown only now (only a hash is kept, in "
+                f"{runtime.state_dir / TOKENS_FILE}; later runs keep it):\n  {token}\n"
+                f"A new one (the old one stops working): {rotate}",
+                f"export {TOKEN_VARIABLE}={token}")
+    kept = AgentTokenStore(runtime.state_dir).tokens()[agent]
+    return (f"Demo agent: {agent}. Its token ({kept.hint}…, issued {kept.created_at}) is kept from an earlier "
+            "run; it was shown once, when it was issued.\n"
+            f"Lost it? Issue a new one (the old one stops working): {rotate}",
+            f"export {TOKEN_VARIABLE}='paste the {agent} token here'")
+
+
+def banner(runtime: Runtime, agent: str, base: str, token: str | None) -> str:
+    config_path = runtime.settings.config_path
+    config_flag = f" --config {config_path}" if config_path else ""
+    exe = command()
+    desktop_command = str(Path(exe).resolve()) if "/" in exe else exe
     desktop = {"mcpServers": {f"ops-{agent}": {
-        "command": exe, "args": ["serve", "--transport", "stdio", "--agent", agent, "--config", config_path]}}}
+        "command": desktop_command,
+        "args": ["serve", "--transport", "stdio", "--agent", agent, *(["--config", str(config_path)]
+                                                                      if config_path else [])]}}}
     others = ", ".join(a for a in runtime.policies.names() if a != agent)
-    print(f"""
+    about_token, export = _token_lines(runtime, agent, token, config_flag)
+    requests = "\n\n".join(f"  {line}" for line in [export, *session_less_requests(runtime, agent, f"{base}/mcp")])
+    return f"""
 ops-mcp is running on the embedded sandbox (Remote + RemoteOps; no real credentials involved).
 
   MCP (streamable HTTP):  {base}/mcp
   MCP (SSE, deprecated):  {base}/sse
   health / metrics:       {base}/healthz  {base}/readyz  {base}/metrics
   webhook receiver:       {base}/webhooks/remote  {base}/webhooks/remoteops  (sandbox registered automatically)
+  another port:           {exe} run --port 9000{config_flag}   (or: PORT=9000 make run)
 
-Demo agent: {agent}   token (shown once, a new one each run):
-  {token}
+{about_token}
 
-Try it:
-  curl -s {base}/mcp -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\
-    -H 'Accept: application/json, text/event-stream' \\
-    -d '{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-06-18","capabilities":{{}},"clientInfo":{{"name":"curl","version":"1"}}}}}}'
+Try it in another terminal — MCP {PROTOCOL} requests stand alone (no session to open):
+{requests}
 
-Other agents ({others or 'none'}): ops-mcp agents add NAME --config {config_path}
+(Handshake-era clients open a session instead: initialize, then send its Mcp-Session-Id header back with
+notifications/initialized and every later request. MCP client libraries do all of this for you.)
+
+Other agents ({others or 'none'}): {exe} agents add NAME{config_flag}
 
 Claude Desktop (stdio, one agent per process) — claude_desktop_config.json:
 {json.dumps(desktop, indent=2)}
 
 Press Ctrl+C to stop.
-""")
+"""

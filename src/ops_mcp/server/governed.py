@@ -21,6 +21,8 @@ from ..calls.context import CallContext
 from ..calls.executor import ToolExecutor
 from ..calls.results import error_result
 from ..policy import AgentPolicy, Policies
+from ..telemetry import Tracing
+from .prompts import PromptLibrary
 from .providers import ResourceProvider, ToolProvider, ToolView
 
 log = logging.getLogger("ops_mcp.server")
@@ -43,6 +45,8 @@ class GovernedServer(MCPServer):
         resolve_agent: Callable[[], str | None],
         transport: str,
         instructions: str,
+        prompts: PromptLibrary | None = None,
+        tracing: Tracing | None = None,
         **sdk_options: Any,
     ) -> None:
         super().__init__(name="ops-mcp", version=__version__, instructions=instructions, **sdk_options)
@@ -54,6 +58,11 @@ class GovernedServer(MCPServer):
         self.resource_providers = resources
         self.transport_name = transport
         self._resolve_agent = resolve_agent
+        self.prompts = prompts or PromptLibrary(())
+        self.tracing = tracing
+        if tracing is None:
+            # No tracer configured: no tracing middleware at all (the SDK installs one by default).
+            self.middleware[:] = [m for m in self.middleware if type(m).__name__ != "OpenTelemetryMiddleware"]
 
     def current_policy(self) -> AgentPolicy | None:
         return self.policies.get(self._resolve_agent())
@@ -73,6 +82,13 @@ class GovernedServer(MCPServer):
         for provider in self.providers:
             tools.extend(provider.tools(policy))
         return tools
+
+    async def list_prompts(self) -> list[t.Prompt]:
+        return self.prompts.listed(self.current_policy())
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        # Unknown, unlisted and badly called prompts are -32602 (MCPError), never an internal error.
+        return self.prompts.render(self.current_policy(), name, arguments)
 
     async def list_resources(self) -> list[t.Resource]:
         policy = self.current_policy()
@@ -101,12 +117,16 @@ class GovernedServer(MCPServer):
             progress=_progress(context),
             mcp_context=context,
         )
+        if self.tracing is not None:
+            self.tracing.annotate_request(agent=call.agent, session_id=call.session_id, transport=call.transport)
         try:
             if policy is not None:
-                handlers: list[ToolView | ToolProvider] = []
+                # Providers first: their tools are listed in every mode; then the view, which in discovery
+                # mode answers every other name itself (see discovery.py).
+                handlers: list[ToolView | ToolProvider] = list(self.providers)
                 if self.view is not None and self.view.replaces_catalogue(policy):
                     handlers.append(self.view)
-                for handler in [*handlers, *self.providers]:
+                for handler in handlers:
                     result = await handler.call(call, name, arguments or {})
                     if result is not None:
                         return result

@@ -300,5 +300,6 @@ def run_http(runtime: Runtime, *, transport: str = "http", host: str | None = No
     where = f"{base}/mcp (streamable HTTP) and {base}/sse (SSE, deprecated)" if transport == "http" else f"{base}/sse"
     log.info("ops-mcp serving %s%s", where, " — stateless" if stateless else "")
     # stdout stays clean; uvicorn logs to stderr. Access logs are off: paths carry session ids.
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, lifespan="on")
+    # log_config=None: uvicorn's records go through ops-mcp's handler (text or JSON, scrubbed; see logs.py).
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, lifespan="on", log_config=None)
     return 0

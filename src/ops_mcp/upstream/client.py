@@ -79,6 +79,7 @@ class UpstreamClient:
         events: EventSink | None = None,
         rng: random.Random | None = None,
         sleep: Sleep = anyio.sleep,
+        wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
     ) -> None:
         self._retry = retry
         self._limits = limits
@@ -96,6 +97,7 @@ class UpstreamClient:
                 max_keepalive_connections=limits.max_keepalive_connections,
                 keepalive_expiry=limits.keepalive_expiry_s,
             ),
+            wrap_transport=wrap_transport,  # tracing: a client span around every HTTP attempt
         )
         tokens = TokenProvider(self._pool.post_form, clock, self._on_token_request)
         budgets = BudgetRegistry(clock, limits.rate_window_s, limits.burst_fraction, sleep=sleep)

@@ -7,6 +7,7 @@ API that redirects is misconfigured, and a redirect must not carry a token elsew
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -19,16 +20,21 @@ USER_AGENT = "ops-mcp/0.1"
 
 
 class ClientPool:
-    def __init__(self, transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits) -> None:
+    def __init__(self, transport: httpx.AsyncBaseTransport | None, limits: httpx.Limits, *,
+                 wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None) -> None:
         self._transport = transport
         self._limits = limits
+        self._wrap_transport = wrap_transport  # tracing: a client span around every HTTP attempt
         self._clients: dict[str, httpx.AsyncClient] = {}
 
     def client(self, backend: str) -> httpx.AsyncClient:
         client = self._clients.get(backend)
         if client is None:
+            transport = self._transport
+            if self._wrap_transport is not None:  # one pool per back end, as httpx would make by itself
+                transport = self._wrap_transport(transport or httpx.AsyncHTTPTransport(limits=self._limits))
             client = httpx.AsyncClient(
-                transport=self._transport,
+                transport=transport,
                 limits=self._limits,
                 headers={"user-agent": USER_AGENT},
                 follow_redirects=False,
