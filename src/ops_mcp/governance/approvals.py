@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..statefiles import connect_sqlite
+
 PENDING_TTL = 24 * 3600.0
 APPROVED_TTL = 3600.0
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o/1/l/i: ids are read aloud and typed by people
@@ -100,9 +102,7 @@ class ApprovalStore:
         """One connection per store, opened on first use (a server that never asks creates no file),
         shared by the event loop and the CLI; writes are serialised."""
         if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
-            db.execute("PRAGMA journal_mode=WAL")
+            db = connect_sqlite(self.path, check_same_thread=False, isolation_level=None, timeout=10)
             db.executescript(_SCHEMA)
             self._connection = db
         return self._connection
