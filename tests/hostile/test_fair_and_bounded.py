@@ -181,17 +181,17 @@ async def test_open_streams_are_capped_per_credential(hostile_config):
     greedy, hr = issue_token(config, "greedy"), issue_token(config, "hr")
     headers, body = modern_request("subscriptions/listen", {"notifications": {"toolsListChanged": True}})
     with serve(config) as served:
-        async with httpx.AsyncClient(base_url=served.base, headers=auth(greedy), timeout=30) as client:
-            async with client.stream("POST", "/mcp", json=body, headers=headers) as one, \
-                    client.stream("POST", "/mcp", json=body, headers=headers) as two:
-                third = await client.post("/mcp", json=body, headers=headers)
-                # Streams do not use up calls: the same credential still calls.
-                h, b = modern_request("tools/list")
-                listed = await client.post("/mcp", json=b, headers=h)
-                async with httpx.AsyncClient(base_url=served.base, headers=auth(hr), timeout=30) as other, \
-                        other.stream("POST", "/mcp", json=body, headers=headers) as theirs:
-                    theirs_status = theirs.status_code
-                statuses = (one.status_code, two.status_code)
+        async with httpx.AsyncClient(base_url=served.base, headers=auth(greedy), timeout=30) as client, \
+                client.stream("POST", "/mcp", json=body, headers=headers) as one, \
+                client.stream("POST", "/mcp", json=body, headers=headers) as two:
+            third = await client.post("/mcp", json=body, headers=headers)
+            # Streams do not use up calls: the same credential still calls.
+            h, b = modern_request("tools/list")
+            listed = await client.post("/mcp", json=b, headers=h)
+            async with httpx.AsyncClient(base_url=served.base, headers=auth(hr), timeout=30) as other, \
+                    other.stream("POST", "/mcp", json=body, headers=headers) as theirs:
+                theirs_status = theirs.status_code
+            statuses = (one.status_code, two.status_code)
 
     assert statuses == (200, 200)
     assert "open streams" in _refusal(third)

@@ -56,6 +56,7 @@ def guarded_protocol(limits: ServerLimits, *, clock: Callable[[], float] = time.
     """uvicorn's h11 protocol with header deadlines and a connection cap (pass it as ``http=``)."""
     cap = connection_cap(limits.max_connections)
     header_timeout = limits.header_timeout_seconds
+    max_header_bytes = limits.max_header_bytes
 
     class GuardedH11Protocol(H11Protocol):
         _waiting_since: float | None = None
@@ -63,9 +64,24 @@ def guarded_protocol(limits: ServerLimits, *, clock: Callable[[], float] = time.
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            self._bound_headers()
             self._update_wait()
             if len(self.connections) > cap:
                 self._make_room()
+
+        def _bound_headers(self) -> None:
+            # h11 bounds only the part of a request it is still waiting for: headers that arrive in one read
+            # are parsed whatever their size. Every parsed request is measured here as well (uvicorn answers
+            # the protocol error with 400 and closes the connection).
+            parse = self.conn.next_event
+
+            def next_event() -> Any:
+                event = parse()
+                if isinstance(event, h11.Request) and _header_bytes(event) > max_header_bytes:
+                    raise h11.RemoteProtocolError("request header fields too large", error_status_hint=431)
+                return event
+
+            self.conn.next_event = next_event  # type: ignore[method-assign]
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
@@ -124,6 +140,10 @@ def guarded_protocol(limits: ServerLimits, *, clock: Callable[[], float] = time.
                 self._drop(_503)
 
     return GuardedH11Protocol
+
+
+def _header_bytes(request: h11.Request) -> int:
+    return len(request.method) + len(request.target) + sum(len(k) + len(v) + 4 for k, v in request.headers)
 
 
 def uvicorn_config(app: Any, limits: ServerLimits, *, host: str, port: int, **options: Any) -> Any:
