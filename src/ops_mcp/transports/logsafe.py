@@ -15,10 +15,17 @@ import logging
 import traceback
 from typing import Any
 
+from ..logthrottle import ThrottledLog
 from ..text import neutralise
 
 PREFIXES = ("ops_mcp", "mcp", "uvicorn", "starlette", "sse_starlette", "httpx", "httpcore", "jwt")
 MAX_MESSAGE = 4000
+# Loggers that write a line for each bad request a peer sends, as often as it likes (a bad Origin, an unknown
+# session id, a rejected credential, an unparseable request): at most one line per kind every THROTTLE_SECONDS,
+# with the count of lines held back. Errors are never held back.
+THROTTLED = ("mcp.server.transport_security", "mcp.server.streamable_http_manager", "mcp.server.sse",
+             "mcp.server.streamable_http", "mcp.server._streamable_http_modern", "uvicorn.error", "ops_mcp.auth")
+THROTTLE_SECONDS = 10.0
 
 _installed = False
 
@@ -37,7 +44,29 @@ def install() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+    throttle = PeerLineThrottle()
+    for name in THROTTLED:
+        logging.getLogger(name).addFilter(throttle)
     _installed = True
+
+
+class PeerLineThrottle(logging.Filter):
+    """Holds back repeats of a peer-caused line (same logger, same opening words) for a while."""
+
+    def __init__(self, every: float = THROTTLE_SECONDS) -> None:
+        super().__init__()
+        self.lines = ThrottledLog(every=every)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return True
+        message = record.getMessage()
+        held = self.lines.admit((record.name, message[:24]))
+        if held is None:
+            return False
+        if held:
+            record.msg, record.args = f"{message} ({held} more like this not logged)", None
+        return True
 
 
 def _ours(name: str) -> bool:
