@@ -244,3 +244,35 @@ async def test_an_agent_removed_from_the_configuration_loses_its_sessions(hostil
         refused = httpx.post(served.base + "/mcp", json=INIT, headers=auth(hr))
 
     assert refused.status_code == 401
+
+
+async def test_a_stream_does_not_outlive_its_jwt(hostile_config, tmp_path):
+    """A listen stream opened with a JWT is closed once the JWT has expired (the watcher's clock is moved)."""
+    import time
+
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(pyjwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}))
+    config = hostile_config(FAST, extra="""
+[server.oauth]
+issuer = "https://issuer.test"
+audience = "https://ops-mcp.test/mcp"
+jwks_file = "jwks.json"
+agent_claim = "ops_mcp_agent"
+""")
+    expires = int(time.time()) + 600
+    token = pyjwt.encode({"iss": "https://issuer.test", "aud": "https://ops-mcp.test/mcp", "sub": "u1",
+                          "ops_mcp_agent": "hr", "exp": expires}, key, algorithm="RS256", headers={"kid": "k1"})
+    headers, body = modern_request("subscriptions/listen", {"notifications": {"toolsListChanged": True}})
+    with serve(config) as served:
+        async with httpx.AsyncClient(base_url=served.base, headers=auth(token), timeout=30) as client, \
+                client.stream("POST", "/mcp", json=body, headers=headers) as stream:
+            events = Events(stream)
+            await events.until(lambda e: e.get("method") == "notifications/subscriptions/acknowledged")
+            served.state.revocations.clock = lambda: expires + 1
+            closed = await events.drained()
+
+    assert closed

@@ -81,6 +81,11 @@ class AgentConnections:
     def open_requests(self, agent: str) -> int:
         return sum(len(scopes) for principal, scopes in self._open.items() if principal.agent == agent)
 
+    def holders(self) -> list[Principal]:
+        """Every principal that has a session or an open request here."""
+        found = {**{p: None for p in self._open}, **{s.principal: None for s in self.ledger.sessions.values()}}
+        return list(found)
+
     # -- used by the middleware ------------------------------------------------------------------
 
     def track(self, principal: Principal, scope: anyio.CancelScope) -> None:
@@ -180,13 +185,17 @@ class AdmissionMiddleware:
                     answer["session"] = dict(message.get("headers") or []).get(b"mcp-session-id")
                 await send(message)
 
+            closed = False
             try:
-                await self._served(principal, scope, receive, watch)
+                closed = await self._served(principal, scope, receive, watch)
             finally:
                 session_id = answer.get("session")
                 if answer.get("status", 500) < 400 and session_id:
                     sid = session_id.decode("latin-1")
-                    ledger.bind(place, f"http:{sid}", self.connections.http_closer(sid))
+                    session = ledger.bind(place, f"http:{sid}", self.connections.http_closer(sid))
+                    if closed:  # revoked while the session was being opened: it must not outlive this
+                        ledger.ended(session.key)
+                        await _close(session)
                 else:
                     ledger.release(place)
         finally:
@@ -217,8 +226,8 @@ class AdmissionMiddleware:
             ledger.ended(bound[0].key) if bound else ledger.release(place)
 
     async def _served(self, principal: Principal, scope: Any, receive: Any, send: Any, *,
-                      session: str | None = None, cancel: anyio.CancelScope | None = None) -> None:
-        """Run the app for this request, cancellable by ``close_agent`` (and ``cancel``)."""
+                      session: str | None = None, cancel: anyio.CancelScope | None = None) -> bool:
+        """Run the app for this request, cancellable by ``close_agent`` (and ``cancel``); True if it was."""
         connections = self.connections
         progress = {"started": False, "finished": False}
 
@@ -232,7 +241,7 @@ class AdmissionMiddleware:
         scope_ = cancel or anyio.CancelScope()
         connections.track(principal, scope_)
         held = connections.ledger.sessions.get(session) if session is not None else None
-        if held is None or held.principal != principal:
+        if held is None or held.principal.credential != principal.credential:
             session = None  # someone else's (or no) session: the SDK answers 404; it must not look busy
         if session is not None:
             connections.ledger.session_busy(session, +1)
@@ -245,6 +254,8 @@ class AdmissionMiddleware:
                 connections.ledger.session_busy(session, -1)
         if scope_.cancelled_caught:
             await _finish_closed(progress, send)
+            return True
+        return False
 
     def _log_refusal(self, principal: Principal, refused: Refused) -> None:
         held = self.connections.refusals.admit((principal.agent, refused.message[:40]))

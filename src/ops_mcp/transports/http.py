@@ -165,7 +165,7 @@ def _assemble(runtime: Runtime, base_url: str, transports: tuple[str, ...],
     server.middleware.append(HandlerLimit(connections.ledger, _audit_refused_call(runtime)))
     notifier.install(server)
     tokens = verifier.agent_tokens.store if verifier.agent_tokens is not None else None
-    revocations = RevocationWatcher(tokens, connections.close_agent, policies=runtime.policies,
+    revocations = RevocationWatcher(tokens, connections, agents=runtime.policies,
                                     interval=config.limits.revocation_poll_seconds)
     return AppState(runtime, base_url, server, transports, secrets, receiver, notifier, verifier, metrics,
                     connections, revocations, register_webhooks_at)

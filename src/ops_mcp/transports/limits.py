@@ -35,23 +35,32 @@ TOKEN_ID_CLAIM = "ops_mcp_token_id"  # set by the agent-token verifier: which is
 
 @dataclass(frozen=True)
 class Principal:
-    """Who holds something open: the agent (policy) and the credential (one token, or a JWT's subject)."""
+    """Who holds something open: the agent (policy) and the credential (one token, or a JWT's subject).
+
+    ``token_id`` (an agent token's id) and ``expires_at`` (a JWT's ``exp``) say when what it holds must be
+    closed: when the agent's current token is another one, or the time is past. They are not part of its
+    identity (a refreshed JWT is the same holder).
+    """
 
     agent: str
     credential: str
+    token_id: str | None = field(default=None, compare=False)
+    expires_at: int | None = field(default=None, compare=False)
 
 
 def principal_of(access_token: Any) -> Principal:
     """The principal of a verified ``AccessToken``. Only digests are kept, never the token itself."""
     claims = getattr(access_token, "claims", None) or {}
-    if claims.get(TOKEN_ID_CLAIM):
-        raw = f"agent-token:{claims[TOKEN_ID_CLAIM]}"  # which issued agent token (see agent_auth)
+    token_id = claims.get(TOKEN_ID_CLAIM)
+    if token_id:
+        raw = f"agent-token:{token_id}"  # which issued agent token (see agent_auth)
     elif claims.get("iss"):
         # A JWT is refreshed often; its issuer and subject are what stays the same for one holder.
         raw = f"jwt:{claims['iss']}|{access_token.subject or ''}"
     else:
         raw = f"token:{access_token.token}"
-    return Principal(access_token.client_id, credential_key(raw))
+    return Principal(access_token.client_id, credential_key(raw), token_id=token_id or None,
+                     expires_at=getattr(access_token, "expires_at", None))
 
 
 def credential_key(raw: str) -> str:

@@ -1,73 +1,64 @@
 """When a credential stops being valid, what it holds open is closed — on every replica.
 
-A revoked or replaced agent token disappears from ``agent_tokens.json`` in the shared state dir; every
-replica polls that file (a ``stat`` every ``revocation_poll_seconds``, a re-read only when it changed) and
-closes the sessions, streams and in-flight requests of exactly the tokens that went away. An agent removed
-from the configuration at run time (``Policies.on_change``) loses everything it holds. The next request of
-a revoked credential is refused by the verifier itself, which reads the same file.
+Every ``revocation_poll_seconds`` the watcher looks at who holds sessions or open requests in this process and
+closes those whose credential is no longer good:
 
-The watcher only decides *who*; closing is ``close(agent, credential)``, i.e.
-``AgentConnections.close_agent`` — the same hook a fan-out between replicas (Redis pub/sub) can call.
+- an agent token that is no longer its agent's current token (revoked with ``ops-mcp agents revoke``, or
+  replaced with ``--rotate``, on this replica or any other sharing the state dir: ``agent_tokens.json`` is
+  re-read when it changed);
+- a JWT past its ``exp`` (a stream opened with it would otherwise outlive it);
+- any credential of an agent no longer in the configuration.
+
+The next request of such a credential is refused by the verifier itself, which reads the same file. The watcher
+only decides *who*; closing is ``AgentConnections.close_agent(agent, credential=...)`` — the same hook a fan-out
+between replicas (Redis pub/sub of revocations) can call.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable, Container
 from typing import Any
 
 import anyio
 
 from .agent_auth import AgentTokenStore
-from .limits import agent_token_credential
 
 log = logging.getLogger("ops_mcp.auth")
 
-Close = Callable[..., Awaitable[int]]  # close(agent, credential=None) -> how many things were closed
-
 
 class RevocationWatcher:
-    def __init__(self, store: AgentTokenStore | None, close: Close, *, policies: Any = None,
-                 interval: float = 1.0) -> None:
+    def __init__(self, store: AgentTokenStore | None, connections: Any, *, agents: Container[str],
+                 interval: float = 1.0, clock: Callable[[], float] = time.time) -> None:
         self.store = store
-        self.close = close
-        self.policies = policies
+        self.connections = connections  # AgentConnections: holders() and close_agent()
+        self.agents = agents
         self.interval = interval
-        self._known = self._issued()
-        self._departed: set[str] = set()
-        if policies is not None:
-            policies.on_change(self._policy_changed)
+        self.clock = clock
 
-    def _issued(self) -> dict[str, str]:
-        """agent → the id of its current token."""
+    def _issued(self) -> dict[str, str] | None:
+        """agent → the id of its current token (None: the store could not be read; close nothing on a guess)."""
         if self.store is None:
             return {}
-        return {agent: entry.token_id for agent, entry in self.store.tokens().items()}
-
-    def _policy_changed(self, agent: str) -> None:
-        # May be called from any thread (a console, a reload): only note it; the poll loop acts on it.
-        if agent not in self.policies:
-            self._departed.add(agent)
+        try:
+            return {agent: entry.token_id for agent, entry in self.store.tokens().items()}
+        except Exception:
+            log.exception("cannot read the agent token store")
+            return None
 
     async def check(self) -> list[str]:
-        """Close what revoked or replaced tokens and departed agents hold; returns the agents concerned."""
-        try:
-            issued = self._issued()
-        except Exception:  # an unreadable file fails closed in the verifier; try again next time
-            log.exception("cannot read the agent token store")
-            issued = self._known
+        """Close what no longer valid credentials hold open; returns the agents concerned."""
+        issued = self._issued()
+        now = self.clock()
         affected: list[str] = []
-        for agent, token_id in self._known.items():
-            if issued.get(agent) != token_id:
-                affected.append(agent)
-                await self.close(agent, credential=agent_token_credential(token_id))
-        self._known = issued
-        departed = set()
-        while self._departed:  # set.pop is atomic: an agent noted meanwhile by another thread is not lost
-            departed.add(self._departed.pop())
-        for agent in sorted(departed):
-            affected.append(agent)
-            await self.close(agent)
+        for principal in self.connections.holders():
+            revoked = (principal.token_id is not None and issued is not None
+                       and issued.get(principal.agent) != principal.token_id)
+            expired = principal.expires_at is not None and principal.expires_at < now
+            if revoked or expired or principal.agent not in self.agents:
+                affected.append(principal.agent)
+                await self.connections.close_agent(principal.agent, credential=principal.credential)
         return affected
 
     async def run(self) -> None:
