@@ -50,11 +50,17 @@ class AgentConnections:
     def __init__(self, limits: ServerLimits, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.ledger = Ledger(limits, clock)
         self._open: dict[Principal, set[anyio.CancelScope]] = {}
+        self._manager: Any = None
         self._http_sessions: dict[str, Any] | None = None  # the SDK session manager's live sessions
         self.refusals = ThrottledLog(every=10.0)
 
     def attach(self, session_manager: Any) -> None:
-        """Follow the streamable-HTTP sessions of the SDK's session manager (which keeps them by id)."""
+        """Follow the streamable-HTTP sessions of the SDK's session manager (which keeps them by id).
+
+        The manager has no public way to list or end a session; its id → transport map and its own discard
+        (forget the id, then terminate the transport) are used, pinned by ``mcp>=2.3,<3``.
+        """
+        self._manager = session_manager
         self._http_sessions = session_manager._server_instances
 
     async def close_agent(self, agent: str, *, credential: str | None = None) -> int:
@@ -107,8 +113,8 @@ class AgentConnections:
         async def close() -> None:
             transport = (self._http_sessions or {}).get(session_id)
             if transport is not None:
-                # Ends the session's server loop; the SDK then forgets the id (404 from then on).
-                await transport.terminate()
+                # The id answers 404 from now on; terminating the transport ends the session's server loop.
+                await self._manager._discard_session(session_id, transport)
         return close
 
 
