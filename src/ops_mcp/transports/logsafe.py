@@ -78,7 +78,8 @@ def _neutralise(record: logging.LogRecord) -> None:
         message = record.getMessage()
     except Exception:  # a broken format string: show what there is rather than lose the line
         message = f"{record.msg!r} {record.args!r}"
-    record.msg, record.args = neutralise(message, MAX_MESSAGE), None
+    # A trailing newline forges nothing (uvicorn ends some messages with one); inside, every one is escaped.
+    record.msg, record.args = neutralise(message.rstrip("\n"), MAX_MESSAGE), None
     if record.exc_info and record.exc_info[1] is not None:
         record.exc_text = _traceback(record.exc_info[1])
 
