@@ -129,3 +129,15 @@ def test_agent_tokens_jwts_and_other_tokens_are_told_apart_without_keeping_the_t
     assert "omcp_secret" not in principal_of(agent_token).credential
     assert principal_of(refreshed[0]) == principal_of(refreshed[1])  # one holder across token refreshes
     assert principal_of(other_user) != principal_of(refreshed[0])
+
+
+def test_the_sweep_ends_idle_sessions_only_of_holders_at_their_limit():
+    ledger, clock = _ledger(sessions_per_credential=2, sessions_per_agent=10, crowded_idle_seconds=60)
+    crowded = _open(ledger, A1, 2)
+    calm = _open(ledger, B, 1)
+    clock.advance(59)
+    assert ledger.crowded_idle() == []
+    clock.advance(2)
+    ledger.session_busy(crowded[1], +1)
+    assert [s.key for s in ledger.crowded_idle()] == [crowded[0]]
+    assert set(ledger.sessions) == {crowded[1], *calm}

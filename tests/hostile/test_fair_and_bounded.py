@@ -76,7 +76,8 @@ async def test_a_hostile_credential_cannot_open_sessions_past_its_cap_and_others
 
 
 async def test_an_abusive_credentials_idle_sessions_expire_sooner(hostile_config):
-    config = hostile_config(SESSIONS + "crowded_idle_seconds = 60\n")
+    # The periodic sweep is kept out of the way (next test): here a new session makes room by itself.
+    config = hostile_config(SESSIONS + "crowded_idle_seconds = 60\nrevocation_poll_seconds = 3600\n")
     nobody = issue_token(config, "nobody")
     clock = ManualClock()
     with serve(config) as served:
@@ -97,6 +98,26 @@ async def test_an_abusive_credentials_idle_sessions_expire_sooner(hostile_config
     assert oldest.status_code == 404  # closed to make room; its id is gone
     assert newest.status_code == 200
     assert held == 4
+
+
+async def test_an_abusive_credentials_idle_sessions_expire_even_when_it_stops_asking(hostile_config):
+    config = hostile_config(SESSIONS + "crowded_idle_seconds = 60\nrevocation_poll_seconds = 0.05\n")
+    nobody, hr = issue_token(config, "nobody"), issue_token(config, "hr")
+    clock = ManualClock()
+    with serve(config) as served:
+        served.state.connections.ledger.clock = clock
+        crowded = [initialized(served.base, nobody) for _ in range(4)]
+        calm = initialized(served.base, hr)  # below its limit: the sweep leaves it alone
+        clock.advance(61)
+        live = served.state.server.session_manager._server_instances
+        with anyio.fail_after(20):  # the sweep runs every revocation_poll_seconds
+            while any(sid in live for sid in crowded):
+                await anyio.sleep(0.02)
+        gone = [legacy_call(served.base, nobody, sid, "ping").status_code for sid in crowded]
+        kept = legacy_call(served.base, hr, calm, "ping").status_code
+
+    assert gone == [404] * 4
+    assert kept == 200
 
 
 async def test_at_the_servers_session_cap_the_biggest_holder_gives_way(hostile_config):

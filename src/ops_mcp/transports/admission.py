@@ -84,6 +84,16 @@ class AgentConnections:
             log.warning("closed %d session(s) and %d open request(s) of agent %s", len(sessions), len(scopes), agent)
         return len(scopes) + len(sessions)
 
+    async def expire_crowded(self) -> int:
+        """End the idle sessions of credentials and agents at their session limit (see ``Ledger``)."""
+        self.forget_ended_sessions()
+        expired = self.ledger.crowded_idle()
+        for session in expired:
+            await _close(session)
+        if expired:
+            log.info("ended %d idle session(s) of agents at their session limit", len(expired))
+        return len(expired)
+
     def open_requests(self, agent: str) -> int:
         return sum(len(scopes) for principal, scopes in self._open.items() if principal.agent == agent)
 

@@ -252,6 +252,8 @@ def _lifespan(state: AppState) -> Any:
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(state.notifier.run)
                     tasks.start_soon(state.revocations.run)
+                    tasks.start_soon(_every, state.runtime.settings.server.limits.revocation_poll_seconds,
+                                     state.connections.expire_crowded)
                     tasks.start_soon(trim_periodically, state.runtime.settings.server.trim_memory_seconds)
                     if state.register_webhooks_at:
                         tasks.start_soon(_register, state, state.register_webhooks_at)
@@ -265,6 +267,15 @@ def _lifespan(state: AppState) -> Any:
             await state.runtime.aclose()
 
     return lifespan
+
+
+async def _every(interval: float, job: Any) -> None:
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await job()
+        except Exception:  # housekeeping must not stop the server
+            log.exception("periodic %s failed", getattr(job, "__name__", "job"))
 
 
 async def _register(state: AppState, base: str) -> None:

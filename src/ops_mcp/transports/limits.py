@@ -5,9 +5,10 @@ Pure bookkeeping (no ASGI, no SDK): the admission middleware asks, this answers,
 injectable clock. The rules:
 
 - A credential may hold ``sessions_per_credential`` sessions and its agent ``sessions_per_agent``. At its
-  limit, a credential's (or agent's) sessions that have been idle ``crowded_idle_seconds`` are closed to make
-  room — an abusive credential's idle sessions expire in a minute, not in 30 — and otherwise the new one is
-  refused (429) with the time until one could expire as ``Retry-After``.
+  limit, a credential's (or agent's) sessions that have been idle ``crowded_idle_seconds`` are closed — to
+  make room for a new one, and by a periodic sweep — so an abusive credential's idle sessions expire in a
+  minute, not in 30; otherwise the new one is refused (429) with the time until one could expire as
+  ``Retry-After``.
 - All sessions together are capped at ``max_sessions``. At that cap, the least recently used idle session of
   whichever agent holds the most (if it holds more than the newcomer's agent) is closed; so an agent below
   its fair share always gets in, whatever others do.
@@ -165,6 +166,25 @@ class Ledger:
             return min(idle, key=lambda s: s.last_active)
         raise Refused("The server is at its session limit; try again shortly.", self.limits.crowded_idle_seconds,
                       status=503)
+
+    def crowded_idle(self) -> list[Session]:
+        """Sessions to end now: idle ``crowded_idle_seconds`` while their credential or agent is at its limit.
+
+        So an abusive credential's sessions expire in a minute even when it stops asking for more.
+        """
+        now = self.clock()
+        by_credential: dict[str, list[Session]] = {}
+        by_agent: dict[str, list[Session]] = {}
+        for session in self.sessions.values():
+            by_credential.setdefault(session.principal.credential, []).append(session)
+            by_agent.setdefault(session.principal.agent, []).append(session)
+        crowded = [held for held in by_credential.values() if len(held) >= self.limits.sessions_per_credential]
+        crowded += [held for held in by_agent.values() if len(held) >= self.limits.sessions_per_agent]
+        found = {s.key: s for held in crowded for s in held
+                 if not s.pending and s.idle_for(now) >= self.limits.crowded_idle_seconds}
+        for key in found:
+            self.sessions.pop(key, None)
+        return list(found.values())
 
     def bind(self, placeholder: Session, key: str, close: Closer | None) -> Session:
         """The reserved place is now the transport's session ``key``."""

@@ -64,4 +64,7 @@ class RevocationWatcher:
     async def run(self) -> None:
         while True:
             await anyio.sleep(self.interval)
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # one failed round must not end revocation for good (nor the server)
+                log.exception("checking for revoked credentials failed")
