@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import logging
 import resource
-import time
-from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -52,94 +50,101 @@ def connection_cap(wanted: int) -> int:
     return min(wanted, fits)
 
 
-def guarded_protocol(limits: ServerLimits, *, clock: Callable[[], float] = time.monotonic) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with header deadlines and a connection cap (pass it as ``http=``)."""
-    cap = connection_cap(limits.max_connections)
-    header_timeout = limits.header_timeout_seconds
-    max_header_bytes = limits.max_header_bytes
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with header deadlines, a header size bound and a connection cap.
 
-    class GuardedH11Protocol(H11Protocol):
-        _waiting_since: float | None = None
-        _header_timer: Any = None
+    The limits are class attributes: ``guarded_protocol(limits)`` makes the subclass a server runs with.
+    """
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._bound_headers()
-            self._update_wait()
-            if len(self.connections) > cap:
-                self._make_room()
+    cap = 1000
+    header_timeout = 10.0
+    max_header_bytes = 16384
+    _waiting_since: float | None = None
+    _header_timer: Any = None
 
-        def _bound_headers(self) -> None:
-            # h11 bounds only the part of a request it is still waiting for: headers that arrive in one read
-            # are parsed whatever their size. Every parsed request is measured here as well (uvicorn answers
-            # the protocol error with 400 and closes the connection).
-            parse = self.conn.next_event
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._bound_headers()
+        self._update_wait()
+        if len(self.connections) > self.cap:
+            self._make_room()
 
-            def next_event() -> Any:
-                event = parse()
-                if isinstance(event, h11.Request) and _header_bytes(event) > max_header_bytes:
-                    raise h11.RemoteProtocolError("request header fields too large", error_status_hint=431)
-                return event
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._update_wait()
 
-            self.conn.next_event = next_event  # type: ignore[method-assign]
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._update_wait()
 
-        def data_received(self, data: bytes) -> None:
-            super().data_received(data)
-            self._update_wait()
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
 
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._update_wait()
+    def _bound_headers(self) -> None:
+        # h11 bounds only the part of a request it is still waiting for: headers that arrive in one read are
+        # parsed whatever their size. Every parsed request is measured here as well (uvicorn answers the
+        # protocol error with 400 and closes the connection).
+        parse, limit = self.conn.next_event, self.max_header_bytes
 
-        def connection_lost(self, exc: Exception | None) -> None:
+        def next_event() -> Any:
+            event = parse()
+            if isinstance(event, h11.Request) and _header_bytes(event) > limit:
+                raise h11.RemoteProtocolError("request header fields too large", error_status_hint=431)
+            return event
+
+        self.conn.next_event = next_event  # type: ignore[method-assign]
+
+    # -- waiting for a request -------------------------------------------------------------------
+
+    def _waiting(self) -> bool:
+        return not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete)
+
+    def _update_wait(self) -> None:
+        if not self._waiting():
             self._stop_waiting()
-            super().connection_lost(exc)
+        elif self._waiting_since is None:
+            # The deadline runs from when waiting began, not from the last byte: trickling does not help.
+            self._waiting_since = self.loop.time()
+            self._header_timer = self.loop.call_later(self.header_timeout, self._header_deadline)
 
-        # -- waiting for a request ---------------------------------------------------------------
-
-        def _waiting(self) -> bool:
-            return not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete)
-
-        def _update_wait(self) -> None:
-            if not self._waiting():
-                self._stop_waiting()
-            elif self._waiting_since is None:
-                # The deadline runs from when waiting began, not from the last byte: trickling does not help.
-                self._waiting_since = clock()
-                self._header_timer = self.loop.call_later(header_timeout, self._header_deadline)
-
-        def _stop_waiting(self) -> None:
-            self._waiting_since = None
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
-
-        def _header_deadline(self) -> None:
+    def _stop_waiting(self) -> None:
+        self._waiting_since = None
+        if self._header_timer is not None:
+            self._header_timer.cancel()
             self._header_timer = None
-            if self._waiting():
-                started = bool(self.conn.trailing_data[0]) or self.conn.their_state is not h11.IDLE
-                self._drop(_408 if started else b"")
 
-        def _drop(self, answer: bytes) -> None:
-            self._stop_waiting()
-            if not self.transport.is_closing():
-                if answer:
-                    self.transport.write(answer)
-                self.transport.close()
+    def _header_deadline(self) -> None:
+        self._header_timer = None
+        if self._waiting():
+            started = bool(self.conn.trailing_data[0]) or self.conn.their_state is not h11.IDLE
+            self._drop(_408 if started else b"")
 
-        # -- the cap -------------------------------------------------------------------------------
+    def _drop(self, answer: bytes) -> None:
+        self._stop_waiting()
+        if not self.transport.is_closing():
+            if answer:
+                self.transport.write(answer)
+            self.transport.close()
 
-        def _make_room(self) -> None:
-            waiting = [c for c in self.connections
-                       if c is not self and getattr(c, "_waiting_since", None) is not None]
-            if waiting:
-                oldest = min(waiting, key=lambda c: c._waiting_since)
-                oldest._drop(_408 if oldest.conn.trailing_data[0] else b"")
-                self.connections.discard(oldest)  # it is closing; do not count it against the cap
-            else:
-                self._drop(_503)
+    # -- the cap ---------------------------------------------------------------------------------
 
-    return GuardedH11Protocol
+    def _make_room(self) -> None:
+        waiting = [c for c in self.connections if c is not self and getattr(c, "_waiting_since", None) is not None]
+        if waiting:
+            oldest = min(waiting, key=lambda c: c._waiting_since)
+            oldest._drop(_408 if oldest.conn.trailing_data[0] else b"")
+            self.connections.discard(oldest)  # it is closing; do not count it against the cap
+        else:
+            self._drop(_503)
+
+
+def guarded_protocol(limits: ServerLimits) -> type[H11Protocol]:
+    """The protocol class to pass to uvicorn as ``http=``, with ``limits`` in it."""
+    return type("GuardedH11Protocol", (GuardedH11Protocol,), {
+        "cap": connection_cap(limits.max_connections), "header_timeout": limits.header_timeout_seconds,
+        "max_header_bytes": limits.max_header_bytes,
+    })
 
 
 def _header_bytes(request: h11.Request) -> int:
