@@ -239,7 +239,10 @@ class AdmissionMiddleware:
         try:
             await self._served(principal, scope, receive, watch, cancel=cancel)
         finally:
-            ledger.ended(bound[0].key) if bound else ledger.release(place)
+            if bound:
+                ledger.ended(bound[0].key)
+            else:
+                ledger.release(place)
 
     async def _served(self, principal: Principal, scope: Any, receive: Any, send: Any, *,
                       session: str | None = None, cancel: anyio.CancelScope | None = None) -> bool:
