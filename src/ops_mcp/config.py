@@ -117,6 +117,37 @@ class ResourceServerOAuthConfig(_Strict):
         return self
 
 
+class ServerLimits(_Strict):
+    """What one agent, or one credential, may hold at once, and how long a slow peer may take.
+
+    "Credential" is one bearer token (an agent token, or a JWT's issuer and subject), so several people or
+    workers using one agent through their own JWTs cannot crowd each other out either.
+    """
+
+    sessions_per_agent: int = Field(default=64, gt=0, description="Open MCP sessions (handshake era, SSE).")
+    sessions_per_credential: int = Field(default=32, gt=0)
+    calls_per_agent: int = Field(default=32, gt=0, description="Requests being served at once.")
+    calls_per_credential: int = Field(default=16, gt=0)
+    streams_per_agent: int = Field(default=16, gt=0, description="Open GET and subscriptions/listen streams.")
+    streams_per_credential: int = Field(default=8, gt=0)
+    max_sessions: int = Field(default=2000, gt=0, description="Open sessions of all agents together.")
+    session_idle_seconds: float = Field(default=1800.0, gt=0, description="A session with no request this long ends.")
+    crowded_idle_seconds: float = Field(
+        default=60.0, gt=0,
+        description="A credential at its session limit loses sessions idle this long (instead of 30 minutes).",
+    )
+    max_connections: int = Field(
+        default=1000, gt=0, description="Open TCP connections; lowered to fit the process's file-descriptor limit."
+    )
+    header_timeout_seconds: float = Field(default=10.0, gt=0, description="Time to send a request's headers.")
+    body_timeout_seconds: float = Field(default=30.0, gt=0, description="Time to send a request's body.")
+    keep_alive_seconds: int = Field(default=5, gt=0, description="An idle keep-alive connection is closed after this.")
+    max_header_bytes: int = Field(default=16384, ge=1024, le=1 << 20, description="Request line and headers.")
+    revocation_poll_seconds: float = Field(
+        default=1.0, gt=0, description="How often the token store is checked for revoked agents (every replica)."
+    )
+
+
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
@@ -128,6 +159,7 @@ class ServerConfig(_Strict):
         default=30.0, ge=0, description="Return freed heap pages to the OS this often (glibc); 0 = never."
     )
     oauth: ResourceServerOAuthConfig | None = None
+    limits: ServerLimits = ServerLimits()
 
 
 class SandboxConfig(_Strict):

@@ -19,6 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 from ops_mcp.config import load_settings
 from ops_mcp.runtime import build_runtime
 from ops_mcp.transports.agent_auth import AgentTokenStore
+from ops_mcp.transports.connections import uvicorn_config
 from ops_mcp.transports.http import create_app, free_port
 
 # hr reads and approves time off; dispatch has RemoteOps areas only (so no Remote events); both on the
@@ -68,19 +69,28 @@ class Served:
 
 
 @contextmanager
-def serve(config: Path, *, register_webhooks: bool = False, **options: Any) -> Iterator[Served]:
-    """One ops-mcp HTTP server (its own runtime and embedded sandbox) on a free loopback port.
+def serve(config: Path, *, register_webhooks: bool = False, wrap_sandbox: Any = None,
+          **options: Any) -> Iterator[Served]:
+    """One ops-mcp HTTP server (its own runtime and embedded sandbox) on a free loopback port, run with the
+    uvicorn configuration ``ops-mcp serve`` uses (header deadlines, connection cap).
 
     ``register_webhooks``: register the embedded sandbox's webhooks to this server's receiver at start,
     as ``ops-mcp run`` does (the sandbox then delivers over loopback HTTP to the real port).
+    ``wrap_sandbox``: a function of the embedded sandbox app returning the app upstream calls reach.
     """
-    runtime = build_runtime(load_settings(config))
+    settings = load_settings(config)
+    sandbox = None
+    if wrap_sandbox is not None:
+        from ops_mcp.sandbox.embedded import embedded_sandbox_app
+
+        sandbox = wrap_sandbox(embedded_sandbox_app(settings.sandbox))
+    runtime = build_runtime(settings, sandbox_app=sandbox)
     port = free_port()
     if register_webhooks:
         options["register_webhooks_at"] = f"http://127.0.0.1:{port}"
     app = create_app(runtime, host="127.0.0.1", port=port, **options)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, timeout_graceful_shutdown=2, lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app, settings.server.limits, host="127.0.0.1", port=port,
+                                           log_level="warning", timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

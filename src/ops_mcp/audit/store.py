@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from ..statefiles import connect_sqlite
 from .records import DECISIONS, AuditRecord
 from .redact import make_scrubber
 from .sentence import render
@@ -139,16 +140,11 @@ class AuditStore:
     # -- connection -----------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self.path.exists():
-            # The log holds who did what to whom: readable by the owner only. SQLite gives the
-            # -wal and -shm files the same permissions as the database file.
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        # The log holds who did what to whom: the file and its -wal/-shm are readable by the owner only.
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per record.
-        conn = sqlite3.connect(
+        conn = connect_sqlite(
             self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("BEGIN IMMEDIATE")  # several processes may create the schema at once
         try:

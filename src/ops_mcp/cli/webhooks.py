@@ -35,11 +35,33 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
         path = settings.state_dir() / EVENTS_FILE
         if path.exists():
             store = EventStore(path)
-            for row in store.rejections(20):
-                print(f"rejected {row['backend']} delivery from {row['remote_addr']}: {row['reason']}")
+            _print_rejections(store)
             store.close()
         return 0
     return _register(args, settings, secrets)
+
+
+def _print_rejections(store: Any) -> None:
+    """Totals per back end and kind, then the latest few; every stored text came from an unauthenticated
+    sender, so it is neutralised before it reaches the terminal."""
+    from ..text import neutralise
+
+    totals = store.rejection_totals()
+    if totals:
+        print("rejected deliveries (all time):")
+    for row in totals:
+        print(f"  {row['backend']:<12} {row['kind']:<14} {row['count']:>9}  last {_when(row['last_at'])}: "
+              f"{neutralise(row['last_reason'], 120)}")
+    for row in store.rejections(20):
+        event = f" [event {neutralise(row['event_id'], 80)}]" if row["event_id"] else ""
+        print(f"rejected {row['backend']} delivery from {neutralise(row['remote_addr'] or '?', 64)} at "
+              f"{_when(row['at'])}: {neutralise(row['reason'], 200)}{event}")
+
+
+def _when(at: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
 
 
 def _register(args: argparse.Namespace, settings: Any, secrets: Any) -> int:

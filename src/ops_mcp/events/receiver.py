@@ -1,7 +1,18 @@
 """The webhook receiver: ``POST /webhooks/{backend}``, verified, deduplicated, stored, answered fast.
 
 Each back end's scheme comes from its manifest profile (``backend.webhooks``, see ``signatures.py``).
-Rejected deliveries (forged, stale, replayed, malformed) get a 4xx, a log line and a row in the event store.
+
+What identifies a delivery: the back end's event id when it sends one (Standard Webhooks' ``webhook-id``,
+stable across retries), otherwise the signed message itself (Remote: the timestamp and the signature over
+body + timestamp). A delivery seen again is acknowledged (200, ``duplicate``) and not stored again. Bodies are
+never compared: Remote's carry only ids, so three edits of one time off arrive as three identical bodies and
+are three events. (A Remote retry that is signed afresh cannot be told from a new event and is stored again;
+a duplicate notification is harmless, a lost one is not.)
+
+Rejected deliveries (forged, stale, malformed) need no credential, so what they cost is bounded: a 4xx, a
+count per (back end, kind) and a capped window of recent ones in the event store, and a log line per kind at
+most every ``LOG_EVERY_SECONDS`` with how many were not logged. Everything logged from a delivery is
+neutralised (one visible line).
 """
 
 from __future__ import annotations
@@ -18,6 +29,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ..catalogue.models import Manifest
+from ..logthrottle import ThrottledLog
+from ..text import neutralise
 from .areas import EventAreas
 from .secrets import WebhookSecrets
 from .signatures import SCHEMES, Rejected, Scheme
@@ -26,7 +39,7 @@ from .store import EventStore
 log = logging.getLogger("ops_mcp.webhooks")
 
 MAX_BODY_BYTES = 256 * 1024
-DERIVED_ID_WINDOW = 2 * 3600  # longer than the senders' retry schedules (Remote: about 31 minutes)
+LOG_EVERY_SECONDS = 10.0
 
 
 class WebhookReceiver:
@@ -42,6 +55,7 @@ class WebhookReceiver:
         self.on_event = on_event
         self.on_outcome = on_outcome  # (back end, outcome) for metrics
         self.clock = clock
+        self._rejection_log = ThrottledLog(clock, every=LOG_EVERY_SECONDS)
 
     def routes(self) -> list[Route]:
         return [Route("/webhooks/{backend}", self.endpoint, methods=["POST"])]
@@ -55,76 +69,84 @@ class WebhookReceiver:
             body = await _read_body(request)
             status, outcome = self.receive(backend, request.headers, body)
         except Rejected as exc:
-            self.store.reject(backend, exc.reason, event_id=exc.event_id, remote_addr=remote)
-            log.warning("webhook from %s rejected (%s): %s%s", backend, remote or "?", exc.reason,
-                        f" [event {exc.event_id}]" if exc.event_id else "")
-            self._count(backend, "rejected")
+            self._rejected(backend, exc, remote)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         self._count(backend, outcome)
         return JSONResponse({"status": outcome}, status_code=status)
 
     def receive(self, backend: str, headers: Any, body: bytes) -> tuple[int, str]:
-        """Verify, check freshness and replay, store once. Raises ``Rejected``."""
+        """Verify, check freshness, store once per delivery. Raises ``Rejected``."""
         profile = self.profiles[backend]
         secrets = self.secrets.for_backend(backend)
         if not secrets:
-            raise Rejected(503, "no signing secret registered for this back end; run `ops-mcp webhooks register`")
+            raise Rejected(503, "no signing secret registered for this back end; run `ops-mcp webhooks register`",
+                           kind="no_secret")
         verified = self.schemes[backend].verify(headers, body, secrets)
         skew = abs(self.clock() - verified.timestamp)
         if skew > profile.tolerance_seconds:
             raise Rejected(400, f"stale timestamp ({int(skew)} s off, tolerance {profile.tolerance_seconds} s)",
-                           verified.event_id)
-        digest = hashlib.sha256(f"{backend}:{verified.replay_key}".encode()).hexdigest()
-        if not self.store.first_sighting(digest, keep_seconds=2 * profile.tolerance_seconds + 60):
-            raise Rejected(409, "replayed delivery (this exact signed message was already received)",
-                           verified.event_id)
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            raise Rejected(400, "body is not JSON", verified.event_id) from None
-        if not isinstance(payload, dict):
-            raise Rejected(400, "body is not a JSON object", verified.event_id)
+                           verified.event_id, kind="stale")
+        payload = _event_payload(body, verified.event_id)
         event_type = payload.get("type") or payload.get("event_type")
         if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
             raise Rejected(400, "event has no type", verified.event_id)
-        event_id = verified.event_id or _body_event_id(payload)
-        if event_id is None:
-            # Remote sends ids only and no event id: the body's digest stands in. A retry (same body) within
-            # the back end's retry horizon is a duplicate; the same body much later is a new event.
-            digest = "sha256:" + hashlib.sha256(body).hexdigest()[:32]
-            if self.store.seen_recently(backend, digest, within=DERIVED_ID_WINDOW):
-                log.info("webhook %s %s already received (same body within the retry window)", backend, event_type)
-                return 200, "duplicate"
-            event_id = f"{digest}@{int(verified.timestamp)}"
+        event_id = verified.event_id or _body_event_id(payload) or _delivery_id(backend, verified.replay_key)
         occurred = payload.get("timestamp") or payload.get("created_at") or payload.get("occurred_at")
         area = self.areas.area_of(backend, event_type)
+        shown_type, shown_id = neutralise(event_type, 100), neutralise(event_id, 140)
         if area is None:
-            log.info("webhook %s %s maps to no area; stored but shown to no agent", backend, event_type)
+            log.info("webhook %s %s maps to no area; stored but shown to no agent", backend, shown_type)
         added = self.store.add(backend=backend, event_id=event_id, tenant=verified.tenant, type=event_type,
                                area=area, occurred_at=str(occurred) if occurred else None, payload=payload)
         if not added:
-            # At-least-once delivery: a retry of an event already stored is acknowledged, not stored again.
-            log.info("webhook %s event %s already received; acknowledged as duplicate", backend, event_id)
+            # At-least-once delivery: a delivery seen before is acknowledged again, not stored again.
+            log.info("webhook %s event %s already received; acknowledged as duplicate", backend, shown_id)
             return 200, "duplicate"
-        log.info("webhook %s %s (%s) received for %s", backend, event_type, event_id, verified.tenant)
+        log.info("webhook %s %s (%s) received for %s", backend, shown_type, shown_id, verified.tenant)
         if self.on_event is not None:
             self.on_event()
         return 200, "accepted"
+
+    def _rejected(self, backend: str, exc: Rejected, remote: str | None) -> None:
+        self.store.reject(backend, exc.kind, exc.reason, event_id=exc.event_id, remote_addr=remote)
+        self._count(backend, "rejected")
+        line = self._rejection_log.admit((backend, exc.kind))
+        if line is None:
+            return
+        event = f" [event {neutralise(exc.event_id, 140)}]" if exc.event_id else ""
+        more = f" ({line} more {exc.kind} rejections not logged)" if line else ""
+        log.warning("webhook from %s rejected (%s): %s%s%s", backend, neutralise(remote or "?", 64),
+                    neutralise(exc.reason, 200), event, more)
 
     def _count(self, backend: str, outcome: str) -> None:
         if self.on_outcome is not None:
             self.on_outcome(backend, outcome)
 
 
+def _event_payload(body: bytes, event_id: str | None) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise Rejected(400, "body is not JSON", event_id) from None
+    if not isinstance(payload, dict):
+        raise Rejected(400, "body is not a JSON object", event_id)
+    return payload
+
+
+def _delivery_id(backend: str, replay_key: str) -> str:
+    """The signed message as an id: what a repeated delivery repeats, and nothing else does."""
+    return "delivery:" + hashlib.sha256(f"{backend}:{replay_key}".encode()).hexdigest()[:32]
+
+
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise Rejected(413, "body too large")
+        raise Rejected(413, "body too large", kind="too_large")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise Rejected(413, "body too large")
+            raise Rejected(413, "body too large", kind="too_large")
         chunks.append(chunk)
     return b"".join(chunks)
 

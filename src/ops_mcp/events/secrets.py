@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ..statefiles import write_atomic
 
 log = logging.getLogger("ops_mcp.webhooks")
 
@@ -70,14 +70,6 @@ class WebhookSecrets:
             self._stamp = stamp
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".webhook_secrets.")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump({"format": 1, "backends": self._data}, handle, indent=1)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, json.dumps({"format": 1, "backends": self._data}, indent=1),
+                     prefix=".webhook_secrets.")
         self._stamp = None

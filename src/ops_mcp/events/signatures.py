@@ -23,11 +23,14 @@ from ..catalogue.models import WebhookProfile
 
 
 class Rejected(Exception):
-    def __init__(self, status: int, reason: str, event_id: str | None = None) -> None:
+    """A delivery refused with ``status``; ``kind`` is a short fixed word (counted), ``reason`` the detail."""
+
+    def __init__(self, status: int, reason: str, event_id: str | None = None, *, kind: str = "malformed") -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.event_id = event_id
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Verified:
     tenant: str
     timestamp: float  # Unix seconds
     event_id: str | None  # from the headers, when the scheme carries one
-    replay_key: str  # identifies this exact delivery (not the event): same key twice = a replay
+    replay_key: str  # identifies this exact signed message: what a repeated delivery repeats
 
 
 class RemoteHmac:
@@ -57,7 +60,7 @@ class RemoteHmac:
             if hmac.compare_digest(expected, signature) and tenant is None:
                 tenant = connection
         if tenant is None:
-            raise Rejected(401, "signature does not verify")
+            raise Rejected(401, "signature does not verify", kind="bad_signature")
         return Verified(tenant, int(stamp) / 1000, None, f"{stamp}:{signature}")
 
 
@@ -86,7 +89,7 @@ class StandardWebhooks:
                 if hmac.compare_digest(expected, candidate) and tenant is None:
                     tenant = connection
         if tenant is None:
-            raise Rejected(401, "no signature verifies", event_id)
+            raise Rejected(401, "no signature verifies", event_id, kind="bad_signature")
         return Verified(tenant, int(stamp), event_id, f"{event_id}:{stamp}")
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import sqlite3
 import threading
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..statefiles import connect_sqlite
 from ..text import neutralise
 from .changes import ChangeSummary
 
@@ -154,10 +154,7 @@ class ApprovalStore:
         """One connection per store, opened on first use (a server that never asks creates no file),
         shared by the event loop and the CLI; writes are serialised."""
         if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _owner_only(self.path)
-            db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
-            db.execute("PRAGMA journal_mode=WAL")
+            db = connect_sqlite(self.path, check_same_thread=False, isolation_level=None, timeout=10)
             db.executescript(_SCHEMA)
             have = {row[1] for row in db.execute("PRAGMA table_info(approvals)")}
             for column, kind in _ADDED_COLUMNS.items():
@@ -323,17 +320,6 @@ def _approval(row: tuple) -> Approval:
         change = ChangeSummary(sentence=row[4], changes=change.changes, title=change.title,
                                tenant=change.tenant, target=change.target)
     return Approval(*row[:11], change=change, decided_via=row[12])
-
-
-def _owner_only(path: Path) -> None:
-    """Create the database file 0600 (or make an existing one so) before SQLite opens it; SQLite gives
-    its -wal and -shm files the database file's permissions."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-    os.chmod(path, 0o600)
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        if side.exists():
-            os.chmod(side, 0o600)
 
 
 def _fmt(moment: float) -> str:

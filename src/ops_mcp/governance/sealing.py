@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..statefiles import private_dir
+
 KEY_FILE = "confirm.key"
 _PREFIX = "ops1."
 
@@ -44,10 +46,9 @@ class ConfirmationState:
 
 def load_key(state_dir: Path) -> bytes:
     """The 32-byte secret, created on first use with owner-only permissions."""
-    path = state_dir / KEY_FILE
+    path = private_dir(state_dir) / KEY_FILE  # also tightens a key file an older version left readable
     if path.exists():
         return bytes.fromhex(path.read_text().strip())
-    state_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
     # O_EXCL: if two processes race, one creates it and the other reads the winner's key.
     try:

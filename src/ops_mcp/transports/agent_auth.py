@@ -14,9 +14,8 @@ import hashlib
 import hmac
 import json
 import logging
-import os
+import re
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Container
@@ -28,6 +27,9 @@ from typing import Any
 from mcp.server.auth.provider import AccessToken
 
 from ..config import ResourceServerOAuthConfig, Settings
+from ..statefiles import write_atomic
+from ..text import neutralise
+from .limits import TOKEN_ID_CLAIM
 
 log = logging.getLogger("ops_mcp.auth")
 
@@ -45,6 +47,11 @@ class AgentToken:
 
     def matches(self, token: str) -> bool:
         return hmac.compare_digest(_digest(self.salt, token), self.digest)
+
+    @property
+    def token_id(self) -> str:
+        """Names this issued token (not the secret: a prefix of its salted hash)."""
+        return self.digest[:16]
 
 
 def _digest(salt: str, token: str) -> str:
@@ -68,13 +75,17 @@ class AgentTokenStore:
             return dict(self._tokens)
 
     def agent_for(self, token: str) -> str | None:
+        entry = self.entry_for(token)
+        return entry.agent if entry is not None else None
+
+    def entry_for(self, token: str) -> AgentToken | None:
         if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
         found = None
         # Check every entry (no early exit) so timing says nothing about which agent, if any, matched.
         for entry in self.tokens().values():
             if entry.matches(token):
-                found = entry.agent
+                found = entry
         return found
 
     def _reload_if_changed(self) -> None:
@@ -122,21 +133,12 @@ class AgentTokenStore:
         return True
 
     def _write(self, tokens: dict[str, AgentToken]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"format": 1, "agents": {
             name: {"salt": t.salt, "digest": t.digest, "created_at": t.created_at, "hint": t.hint}
             for name, t in sorted(tokens.items())
         }}
         # Write-then-rename: readers (other replicas) never see a partial file.
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".agent_tokens.")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(data, handle, indent=1)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, json.dumps(data, indent=1), prefix=".agent_tokens.")
         self._stamp = None  # force a re-read, so this process sees exactly what is on disk
         self._reload_if_changed()
 
@@ -149,10 +151,12 @@ class AgentTokenVerifier:
         self.known_agents = known_agents
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        agent = self.store.agent_for(token)
-        if agent is None or agent not in self.known_agents:
+        entry = self.store.entry_for(token)
+        if entry is None or entry.agent not in self.known_agents:
             return None
-        return AccessToken(token=token, client_id=agent, scopes=[], subject=agent)
+        # The token id tells this token from the agent's next one (rotation), for limits and revocation.
+        return AccessToken(token=token, client_id=entry.agent, scopes=[], subject=entry.agent,
+                           claims={TOKEN_ID_CLAIM: entry.token_id})
 
 
 class JwtVerifier:
@@ -160,16 +164,27 @@ class JwtVerifier:
 
     Signature, ``iss``, ``aud``, ``exp`` (and ``nbf``) are all required; the configured claim names the
     agent, which must be configured here. Keys come from a JWKS file or URL (fetched lazily, cached).
+
+    Everything in a token is the sender's until its signature verifies: a ``kid`` that is no plausible key
+    id is refused before any lookup, an unknown one refetches the JWKS at most once per
+    ``JWKS_REFETCH_SECONDS`` (so random kids cannot make this server hammer the identity provider), and no
+    header or claim value reaches a log line without being neutralised.
     """
 
-    def __init__(self, config: ResourceServerOAuthConfig, known_agents: Container[str], base_dir: Path) -> None:
+    JWKS_REFETCH_SECONDS = 60.0
+
+    def __init__(self, config: ResourceServerOAuthConfig, known_agents: Container[str], base_dir: Path, *,
+                 clock: Any = time.monotonic) -> None:
         import jwt  # pyjwt[crypto]: needed only in this mode
 
         self._jwt = jwt
         self.config = config
         self.known_agents = known_agents  # live: an agent removed at run time is refused at once
+        self.clock = clock
         self._jwks_client = None
         self._file_keys: Any = None
+        self._last_refetch = -float("inf")
+        self._refetch_lock = threading.Lock()
         if config.jwks_file is not None:
             path = config.jwks_file if config.jwks_file.is_absolute() else base_dir / config.jwks_file
             self._file_keys = jwt.PyJWKSet.from_dict(json.loads(path.read_text()))
@@ -180,14 +195,16 @@ class JwtVerifier:
         import anyio
 
         try:
-            key = await anyio.to_thread.run_sync(self._signing_key, token)
+            kid = self._kid(token)
+            key = await anyio.to_thread.run_sync(self._signing_key, kid)
             claims = self._jwt.decode(
                 token, key, algorithms=self.config.algorithms, audience=self.config.audience,
                 issuer=self.config.issuer, leeway=self.config.leeway_seconds,
                 options={"require": ["exp", "iss", "aud"]},
             )
         except Exception as exc:  # any failure is the same 401; the reason is for the operator only
-            log.info("rejected a bearer JWT: %s", type(exc).__name__ + (f": {exc}" if str(exc) else ""))
+            log.info("rejected a bearer JWT: %s", neutralise(type(exc).__name__ + (f": {exc}" if str(exc) else ""),
+                                                             200))
             return None
         agent = claims.get(self.config.agent_claim)
         if not isinstance(agent, str) or agent not in self.known_agents:
@@ -204,16 +221,48 @@ class JwtVerifier:
             claims={"iss": claims["iss"]},
         )
 
-    def _signing_key(self, token: str) -> Any:
-        if self._jwks_client is not None:
-            return self._jwks_client.get_signing_key_from_jwt(token).key
+    def _kid(self, token: str) -> str | None:
         kid = self._jwt.get_unverified_header(token).get("kid")
+        if kid is not None and (not isinstance(kid, str) or not _KID.fullmatch(kid)):
+            raise self._jwt.InvalidTokenError("the token's kid is not a plausible key id")
+        return kid
+
+    def _signing_key(self, kid: str | None) -> Any:
+        if self._jwks_client is not None:
+            return self._remote_key(kid)
         keys = list(self._file_keys.keys)
         if kid is not None:
             return self._file_keys[kid].key
         if len(keys) == 1:
             return keys[0].key
         raise self._jwt.InvalidTokenError("token has no kid and the JWKS holds several keys")
+
+    def _remote_key(self, kid: str | None) -> Any:
+        client = self._jwks_client
+        assert client is not None
+        keys = client.get_signing_keys()  # cached for the client's lifespan
+        found = _match(keys, kid)
+        if found is None and kid is not None:
+            # A key we have not seen: perhaps the provider rotated. Look again, but not for every stranger.
+            with self._refetch_lock:
+                now = self.clock()
+                due = now - self._last_refetch >= self.JWKS_REFETCH_SECONDS
+                if due:
+                    self._last_refetch = now
+            if due:
+                found = _match(client.get_signing_keys(refresh=True), kid)
+        if found is None:
+            raise self._jwt.InvalidTokenError("no key in the JWKS matches the token")
+        return found.key
+
+
+_KID = re.compile(r"[A-Za-z0-9._~+/=:-]{1,128}")
+
+
+def _match(keys: list[Any], kid: str | None) -> Any:
+    if kid is None:
+        return keys[0] if len(keys) == 1 else None
+    return next((k for k in keys if k.key_id == kid), None)
 
 
 def _scopes(claims: dict[str, Any]) -> list[str]:

@@ -3,14 +3,21 @@ receiver, ``/healthz``, ``/readyz``, ``/metrics``, and RFC 9728 protected-resour
 
 Every MCP route requires a bearer credential; the agent is whoever the credential belongs to (see
 ``agent_auth``), and the governed server filters and checks every call through that agent's policy.
+Credentials are looked at on the MCP routes only (a token sent to ``/healthz`` is never verified).
 Host and Origin headers are validated (DNS rebinding) on every MCP route. Several replicas started with
 ``--stateless`` over one state dir need no sticky sessions: tokens, events and replay memory live on disk.
+
+Fair and bounded (``[server.limits]``): sessions, requests and streams per agent and credential
+(``admission``), header and body deadlines and a connection cap (``connections``), and a revoked credential's
+sessions and streams closed on every replica (``revocation``). No peer-chosen text reaches a log raw
+(``logsafe``).
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,21 +33,28 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
+from starlette.authentication import AuthCredentials, UnauthenticatedUser
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from ..calls.context import CallContext
 from ..events.notifier import EventNotifier
 from ..events.receiver import WebhookReceiver
 from ..events.registration import Registration, register_webhooks
 from ..events.secrets import WebhookSecrets
 from ..runtime import Runtime
 from ..server.governed import GovernedServer
+from . import logsafe
+from .admission import AdmissionMiddleware, AgentConnections, HandlerLimit, is_mcp_path
 from .agent_auth import CompositeVerifier, build_verifier
+from .connections import BodyDeadline, uvicorn_config
+from .limits import Principal
 from .memory import trim_periodically
 from .metrics import Metrics, create_metrics
+from .revocation import RevocationWatcher
 
 log = logging.getLogger("ops_mcp.http")
 
@@ -61,6 +75,8 @@ class AppState:
     notifier: EventNotifier
     verifier: CompositeVerifier
     metrics: Metrics | None
+    connections: AgentConnections
+    revocations: RevocationWatcher
     register_webhooks_at: str | None = None
     ready: bool = False
     registrations: list[Registration] = field(default_factory=list)
@@ -86,6 +102,7 @@ def create_app(
     public_url: str | None = None,
     register_webhooks_at: str | None = None,
 ) -> Starlette:
+    logsafe.install()
     config = runtime.settings.server
     host = host or config.host
     port = config.port if port is None else port
@@ -93,7 +110,9 @@ def create_app(
     base_url = (public_url or config.public_url or f"http://{_url_host(host)}:{port}").rstrip("/")
     state = _assemble(runtime, base_url, transports, register_webhooks_at)
     security = _transport_security(base_url, config)
-    routes = _mcp_routes(state.server, transports, stateless, security, host)
+    routes = _mcp_routes(state.server, transports, stateless, security, host, config.limits)
+    if "http" in transports:
+        state.connections.attach(state.server.session_manager)
     routes += _metadata_routes(base_url, config.oauth)
     routes += [Route("/healthz", _healthz, methods=["GET"]), Route("/readyz", _readyz(state), methods=["GET"])]
     routes += state.receiver.routes()
@@ -102,8 +121,10 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(AuthenticationMiddleware, backend=BearerAuthBackend(state.verifier)),
+            Middleware(BodyDeadline, seconds=config.limits.body_timeout_seconds),
+            Middleware(_McpOnly, inner=AuthenticationMiddleware, backend=BearerAuthBackend(state.verifier)),
             Middleware(AuthContextMiddleware),
+            Middleware(AdmissionMiddleware, connections=state.connections, stateless=stateless),
         ],
         lifespan=_lifespan(state),
     )
@@ -140,9 +161,30 @@ def _assemble(runtime: Runtime, base_url: str, transports: tuple[str, ...],
     )
     server = runtime.mcp_server(resolve_agent=current_agent, transport=transports[0], subscriptions=bus,
                                 auth=auth, token_verifier=verifier)
+    connections = AgentConnections(config.limits)
+    server.middleware.append(HandlerLimit(connections.ledger, _audit_refused_call(runtime)))
     notifier.install(server)
+    tokens = verifier.agent_tokens.store if verifier.agent_tokens is not None else None
+    revocations = RevocationWatcher(tokens, connections, agents=runtime.policies,
+                                    interval=config.limits.revocation_poll_seconds)
     return AppState(runtime, base_url, server, transports, secrets, receiver, notifier, verifier, metrics,
-                    register_webhooks_at)
+                    connections, revocations, register_webhooks_at)
+
+
+def _audit_refused_call(runtime: Runtime) -> Any:
+    """A ``tools/call`` refused for the caller's load still reached the server: it gets its audit record."""
+    def record(principal: Principal, ctx: Any, why: str) -> None:
+        params = ctx.params if isinstance(ctx.params, dict) else {}
+        name = params.get("name")
+        arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
+        path = getattr(getattr(ctx, "request", None), "url", None)
+        transport = "sse" if path is not None and path.path.startswith("/messages") else "http"
+        call = CallContext(agent=principal.agent, transport=transport)
+        tool = name if isinstance(name, str) else "(no tool name)"
+        runtime.recorder.local(call, tool=tool, title=tool, access="unknown", decision="rate_limited",
+                               arguments=arguments, started=time.perf_counter(), error=why)
+
+    return record
 
 
 def _transport_security(base_url: str, config: Any) -> TransportSecuritySettings:
@@ -154,16 +196,39 @@ def _transport_security(base_url: str, config: Any) -> TransportSecuritySettings
 
 
 def _mcp_routes(server: GovernedServer, transports: tuple[str, ...], stateless: bool,
-                security: TransportSecuritySettings, host: str) -> list[BaseRoute]:
+                security: TransportSecuritySettings, host: str, limits: Any) -> list[BaseRoute]:
     routes: list[BaseRoute] = []
     if "http" in transports:
+        # The SDK's cap is only a backstop: admission keeps every agent within its share of it.
         sdk_app = server.streamable_http_app(streamable_http_path="/mcp", stateless_http=stateless,
-                                             transport_security=security, host=host)
+                                             transport_security=security, host=host,
+                                             session_idle_timeout=limits.session_idle_seconds,
+                                             max_sessions=limits.max_sessions)
         routes += [r for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
     if "sse" in transports:
         sdk_app = server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security, host=host)
         routes += [r for r in sdk_app.routes if getattr(r, "path", None) in ("/sse", "/messages")]
     return routes
+
+
+class _McpOnly:
+    """Runs ``inner`` (authentication) on the MCP routes only; elsewhere the request is anonymous.
+
+    Health checks, metrics, metadata and webhooks need no credential, so a token sent there is never
+    verified (no JWKS lookup, no log line, no cost an anonymous peer can multiply).
+    """
+
+    def __init__(self, app: Any, inner: Any, **options: Any) -> None:
+        self.app = app
+        self.inner = inner(app, **options)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket") and is_mcp_path(scope["path"]):
+            await self.inner(scope, receive, send)
+            return
+        if scope["type"] in ("http", "websocket"):
+            scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
+        await self.app(scope, receive, send)
 
 
 class _Wrap:
@@ -186,6 +251,9 @@ def _lifespan(state: AppState) -> Any:
                     await stack.enter_async_context(state.server.session_manager.run())
                 async with anyio.create_task_group() as tasks:
                     tasks.start_soon(state.notifier.run)
+                    tasks.start_soon(state.revocations.run)
+                    tasks.start_soon(_every, state.runtime.settings.server.limits.revocation_poll_seconds,
+                                     state.connections.expire_crowded)
                     tasks.start_soon(trim_periodically, state.runtime.settings.server.trim_memory_seconds)
                     if state.register_webhooks_at:
                         tasks.start_soon(_register, state, state.register_webhooks_at)
@@ -199,6 +267,15 @@ def _lifespan(state: AppState) -> Any:
             await state.runtime.aclose()
 
     return lifespan
+
+
+async def _every(interval: float, job: Any) -> None:
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await job()
+        except Exception:  # housekeeping must not stop the server
+            log.exception("periodic %s failed", getattr(job, "__name__", "job"))
 
 
 async def _register(state: AppState, base: str) -> None:
@@ -301,5 +378,5 @@ def run_http(runtime: Runtime, *, transport: str = "http", host: str | None = No
     log.info("ops-mcp serving %s%s", where, " — stateless" if stateless else "")
     # stdout stays clean; uvicorn logs to stderr. Access logs are off: paths carry session ids.
     # log_config=None: uvicorn's records go through ops-mcp's handler (text or JSON, scrubbed; see logs.py).
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, lifespan="on", log_config=None)
+    uvicorn.Server(uvicorn_config(app, config.limits, host=host, port=port, log_config=None)).run()
     return 0

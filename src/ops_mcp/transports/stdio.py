@@ -15,6 +15,9 @@ def build_stdio_server(runtime: Runtime, agent: str) -> GovernedServer:
 
 
 def run_stdio(runtime: Runtime, agent: str) -> int:
+    from . import logsafe
+
+    logsafe.install()  # tool names and arguments are the agent's text; stderr may be a terminal
     server = build_stdio_server(runtime, agent)
 
     async def main() -> None:
