@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= examples/ops-mcp.toml
 
-.PHONY: run test lint bench soak sandbox manifests clean
+.PHONY: run test typecheck lint bench reliability-report soak sandbox manifests clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/ops-mcp run --config $(CONFIG)
 
+# Writes nothing tracked: figures are recorded only by `make reliability-report` and `make soak`.
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/ops-mcp manifest build --check
 	$(BIN)/python -m pytest
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -31,8 +36,18 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
+# docs/RELIABILITY.md is rendered from what the reliability suite measured: items 1-6 at full volume
+# here, item 7 (the 10-minute soak) by `make soak`; each keeps the other's sections as they were.
+RESULTS := tests/reliability/.results
+reliability-report: $(STAMP)
+	rm -rf $(RESULTS)
+	OPS_MCP_RELIABILITY_RESULTS=$(RESULTS) $(BIN)/python -m pytest tests/reliability
+	$(BIN)/python -m tests.reliability.recorder $(RESULTS) docs/RELIABILITY.md
+
 soak: $(STAMP)
-	$(BIN)/python -m pytest tests/reliability -m soak -o addopts='' -q
+	rm -rf $(RESULTS)
+	OPS_MCP_RELIABILITY_RESULTS=$(RESULTS) $(BIN)/python -m pytest tests/reliability -m soak -o addopts='' -q
+	$(BIN)/python -m tests.reliability.recorder $(RESULTS) docs/RELIABILITY.md
 
 sandbox: $(STAMP)
 	$(BIN)/ops-mcp sandbox
@@ -41,4 +56,4 @@ manifests: $(STAMP)
 	$(BIN)/ops-mcp manifest build
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache $(RESULTS)

@@ -2,44 +2,34 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx2
 import mcp_types as t
 import pytest
-import uvicorn
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from ops_harness import HR_CONFIRM, requested_timeoff, sandbox_app, settings_for, writes
 
 from ops_mcp.runtime import build_runtime
 from ops_mcp.transports.agent_auth import AgentTokenStore
-from ops_mcp.transports.http import create_app, free_port
+from ops_mcp.transports.http import create_app
+from tests.support.loopback import serving
+from tests.support.runtime import settings_for, writes
+from tests.support.seed import requested_timeoff
+
+from .agents import HR_CONFIRM
 
 pytestmark = pytest.mark.anyio
 
 
 @contextmanager
 def served(runtime, *, stateless: bool) -> Iterator[str]:
-    port = free_port()
-    app = create_app(runtime, transports=("http",), stateless=stateless, host="127.0.0.1", port=port)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    def app_for(port: int):
+        return create_app(runtime, transports=("http",), stateless=stateless, host="127.0.0.1", port=port)
+
+    with serving(make_app=app_for) as server:
+        yield f"{server.url}/mcp"
 
 
 async def accept(ctx, params):
@@ -55,7 +45,7 @@ async def accept(ctx, params):
     ],
 )
 async def test_elicitation_over_http(tmp_path, stateless, mode, expect_pending):
-    runtime = build_runtime(settings_for(tmp_path / "state", {"hr": HR_CONFIRM}), sandbox_app=sandbox_app())
+    runtime = build_runtime(settings_for(tmp_path / "state", {"hr": HR_CONFIRM}))
     token = AgentTokenStore(runtime.state_dir).issue("hr")
     args, _ = requested_timeoff(runtime)
     with served(runtime, stateless=stateless) as url:

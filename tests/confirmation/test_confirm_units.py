@@ -7,11 +7,12 @@ import stat
 import time
 
 import pytest
-from ops_harness import backend_state, employee_name, requested_timeoff
 
 from ops_mcp.governance.approvals import ApprovalStore, args_hash
 from ops_mcp.governance.sealing import StateRejected, StateSealer, load_key
 from ops_mcp.governance.summaries import _date_range
+from tests.support.runtime import backend_state
+from tests.support.seed import employee_name, requested_timeoff
 
 pytestmark = pytest.mark.anyio
 

@@ -7,21 +7,17 @@ mid-body. ops-mcp reaches the sandbox through its ordinary ``base_url`` + token 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from ops_mcp.config import SandboxConfig, Settings
 from ops_mcp.sandbox.embedded import embedded_sandbox_app
 from ops_mcp.sandbox.remote.credentials import SANDBOX_CREDENTIALS as REMOTE_CREDENTIALS
 from ops_mcp.sandbox.remoteops.credentials import SANDBOX_CREDENTIALS as REMOTEOPS_CREDENTIALS
-from ops_mcp.transports.http import free_port
+from tests.support.loopback import serving
 
 
 @dataclass
@@ -56,22 +52,9 @@ class SandboxServer:
 def sandbox_server(**sandbox: Any) -> Iterator[SandboxServer]:
     """Both emulators (``[sandbox]`` keys as in ops-mcp.toml) on a free loopback port, in a thread."""
     app = embedded_sandbox_app(SandboxConfig(**sandbox))
-    port = free_port()
     # Injected drops raise inside the app on purpose; uvicorn would log each one as a crash.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
-                                           access_log=False, lifespan="off", timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, name=f"sandbox-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the sandbox server did not start")
-        time.sleep(0.02)
-    try:
-        yield SandboxServer(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app, quiet=True, lifespan="off", graceful_shutdown_s=1) as served:
+        yield SandboxServer(served.url, app)
 
 
 def settings_against(sandbox: SandboxServer, state_dir: Path, agents: dict[str, dict], *,

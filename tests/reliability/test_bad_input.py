@@ -21,10 +21,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from ops_mcp.catalogue import load_catalogue
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.stdio import build_stdio_server
+from tests.support.runtime import ACME
 
 from .recorder import record
 from .rel1_cases import CATEGORIES, Tool
-from .rel3_support import ACME, driven, make_runtime, serve, text_of
+from .rel3_support import driven, make_runtime, serve, text_of
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from ops_mcp.server.discovery import CALL, DESCRIBE, SEARCH
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.stdio import build_stdio_server
+from tests.support.runtime import ACME
 
 from .recorder import record
 from .rel3_spellings import FIXED, skeleton, spelling
-from .rel3_support import ACME, driven, http_client, make_runtime, serve, text_of
+from .rel3_support import driven, http_client, make_runtime, serve, text_of
 
 pytestmark = pytest.mark.timeout(150)
 

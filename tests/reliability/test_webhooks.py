@@ -11,7 +11,6 @@ import hmac
 import json
 import secrets
 import sqlite3
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,12 +21,12 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-import uvicorn
 
 from ops_mcp.config import load_settings
 from ops_mcp.events.secrets import WebhookSecrets
 from ops_mcp.runtime import build_runtime
-from ops_mcp.transports.http import create_app, free_port
+from ops_mcp.transports.http import create_app
+from tests.support.loopback import serving
 
 from .recorder import record
 from .rel5_server import write_config
@@ -70,6 +69,12 @@ def remote_event(marker: str) -> bytes:
 
 # -- the server ---------------------------------------------------------------------------------------------
 
+# Longer than the whole test: an idle keep-alive connection the client pools is never closed by the server
+# under it (uvicorn's default is 5 s; between slow bursts on a loaded machine a reused connection could be
+# closed as the next request goes out, and the client would see a ReadError for a delivery never answered).
+KEEP_ALIVE_S = 600
+
+
 @contextmanager
 def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """ops-mcp's HTTP app (real uvicorn, loopback) with signing secrets registered for both back ends."""
@@ -79,22 +84,13 @@ def receiver(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     store = WebhookSecrets(state_dir)
     store.put("remote", "acme", REMOTE_KEY, remote_id="cb_1", url="http://127.0.0.1/webhooks/remote")
     store.put("remoteops", "northwind", WHSEC, remote_id="whep_1", url="http://127.0.0.1/webhooks/remoteops")
-    port = free_port()
-    app = create_app(build_runtime(settings), host="127.0.0.1", port=port)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                           lifespan="on", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, name=f"webhooks-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", state_dir / "events.sqlite3"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    runtime = build_runtime(settings)
+
+    def app_for(port: int) -> Any:
+        return create_app(runtime, host="127.0.0.1", port=port)
+
+    with serving(make_app=app_for, keep_alive_s=KEEP_ALIVE_S) as served:
+        yield served.url, state_dir / "events.sqlite3"
 
 
 def stored(db: Path) -> list[tuple[str, str, str]]:

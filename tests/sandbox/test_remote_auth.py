@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
-from tests.sandbox.remote_fixtures import bearer, client, make_app, manager_id, records
 
 from ops_mcp.sandbox.remote import SANDBOX_CREDENTIALS as C
+from tests.sandbox.remote_fixtures import bearer, client, make_app, manager_id, records
 
 pytestmark = pytest.mark.anyio
 PARTNER = (C["partner_client_id"], C["partner_client_secret"])

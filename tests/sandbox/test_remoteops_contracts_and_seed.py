@@ -6,9 +6,10 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from helpers_remoteops import conforms, first
 
 from ops_mcp.sandbox.remoteops import RemoteOpsSandboxSettings, create_remoteops_app
+
+from .helpers_remoteops import conforms, first
 
 pytestmark = pytest.mark.anyio
 

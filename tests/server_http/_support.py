@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -11,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import uvicorn
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
@@ -19,7 +16,8 @@ from mcp.client.streamable_http import streamable_http_client
 from ops_mcp.config import load_settings
 from ops_mcp.runtime import build_runtime
 from ops_mcp.transports.agent_auth import AgentTokenStore
-from ops_mcp.transports.http import create_app, free_port
+from ops_mcp.transports.http import create_app
+from tests.support.loopback import serving
 
 # hr reads and approves time off; dispatch has RemoteOps areas only (so no Remote events); both on the
 # embedded sandbox. No confirmation rules: these tests are about transport, identity and events.
@@ -60,7 +58,7 @@ def issue_token(config: Path, agent: str) -> str:
 class Served:
     base: str
     app: Any
-    server: uvicorn.Server
+    server: Any
 
     @property
     def state(self) -> Any:
@@ -75,24 +73,14 @@ def serve(config: Path, *, register_webhooks: bool = False, **options: Any) -> I
     as ``ops-mcp run`` does (the sandbox then delivers over loopback HTTP to the real port).
     """
     runtime = build_runtime(load_settings(config))
-    port = free_port()
-    if register_webhooks:
-        options["register_webhooks_at"] = f"http://127.0.0.1:{port}"
-    app = create_app(runtime, host="127.0.0.1", port=port, **options)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False, timeout_graceful_shutdown=2, lifespan="on"))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", app, server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+
+    def app_for(port: int) -> Any:
+        if register_webhooks:
+            options["register_webhooks_at"] = f"http://127.0.0.1:{port}"
+        return create_app(runtime, host="127.0.0.1", port=port, **options)
+
+    with serving(make_app=app_for) as served:
+        yield Served(served.url, served.app, served.server)
 
 
 def mcp_client(base: str, token: str | None, *, transport: str = "http", mode: str = "legacy",
