@@ -104,7 +104,7 @@ def test_tampered_or_foreign_states_are_rejected(tmp_path):
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["agent"] = "root"
     forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    foreign = StateSealer(os.urandom(32)).seal("hr", "t", "abc")
+    foreign = StateSealer(b"another process's key, not ours!").seal("hr", "t", "abc")
     for bad in (
         f"{prefix}.{forged_payload}.{mac}",
         foreign,

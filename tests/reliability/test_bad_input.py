@@ -3,7 +3,8 @@ the real governed server (in-process SDK client, both protocol eras; raw JSON-RP
 client cannot send). Every case must come back as an ``isError`` result naming the field, reach no upstream
 (the sandbox counts every request it receives), and finish in bounded time; the server keeps serving.
 
-Volume: the legacy era runs every category at full volume, the 2026-07-28 era a smaller sample of each.
+Volume: the legacy era runs every category at full volume, the 2026-07-28 era a smaller sample of each;
+``make test`` runs fewer examples of every category for every tool (see ``volume.py``).
 """
 
 from __future__ import annotations
@@ -27,28 +28,30 @@ from .recorder import record
 from .rel1_cases import CATEGORIES, Tool
 from .rel1_ecma import TABLE
 from .rel3_support import driven, make_runtime, serve, text_of
+from .volume import volume
 
 pytestmark = pytest.mark.timeout(120)
 
 ERAS = ["legacy", "2026-07-28"]
-# Examples per tool and category: the legacy era at full volume, the 2026 era a sample.
+# Examples per tool and category (published volume, sample): the legacy era at full volume, the 2026 era a
+# sample; every tool gets at least one example of every category that applies to it.
 EXAMPLES = {
     "legacy": {
-        "wrong_type": 4,
-        "missing_required": 3,
-        "unknown_argument": 3,
-        "huge_string": 2,
-        "path_injection": 16,
-        "unicode_control": 3,
-        "deep_nesting": 2,
-        "oversized": 2,
+        "wrong_type": volume(4, 2),
+        "missing_required": volume(3, 1),
+        "unknown_argument": volume(3, 1),
+        "huge_string": volume(2, 1),
+        "path_injection": volume(16, 4),
+        "unicode_control": volume(3, 1),
+        "deep_nesting": volume(2, 1),
+        "oversized": volume(2, 1),
     },
     "2026-07-28": {
-        "wrong_type": 2,
+        "wrong_type": volume(2, 1),
         "missing_required": 1,
         "unknown_argument": 1,
         "huge_string": 1,
-        "path_injection": 4,
+        "path_injection": volume(4, 2),
         "unicode_control": 1,
         "deep_nesting": 1,
         "oversized": 1,
@@ -290,7 +293,7 @@ def test_malformed_arguments_through_the_discovery_meta_tool(rig) -> None:
                     continue
 
                 _explore(
-                    2,
+                    volume(2, 1),
                     strategy,
                     lambda case, name=tool.name: tally.check(
                         sandbox,
