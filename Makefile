@@ -19,11 +19,15 @@ run: $(STAMP)
 	$(BIN)/ops-mcp run --config $(CONFIG)
 
 # Writes nothing tracked: figures are recorded only by `make reliability-report` and `make soak`.
+# One pytest worker per core (a test module stays on one worker, so its shared fixtures are built once).
+# Compiled modules are cached in the (ignored) __pycache__ folders even where the environment says not to:
+# every ops-mcp subprocess the suite starts would otherwise compile the whole package again.
+test: export PYTHONDONTWRITEBYTECODE =
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/ops-mcp manifest build --check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadscope
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -43,7 +43,7 @@ pytestmark = pytest.mark.anyio
 # passing for a timeout.
 FAULT_SEED = 2026
 FAULTS = {"error_rate": 0.06, "timeout_rate": 0.03, "drop_rate": 0.04, "truncate_rate": 0.04,
-          "non_json_rate": 0.03, "timeout_seconds": 3.0, "seed": FAULT_SEED}
+          "non_json_rate": 0.03, "timeout_seconds": 3.0, "seed": FAULT_SEED, "per_request": True}
 TOTAL_FAULT_RATE = round(sum(v for k, v in FAULTS.items() if k.endswith("_rate")), 4)
 CLIENT_TIMEOUT_S = 2.5
 MAX_ATTEMPTS = RetryPolicy().max_attempts

@@ -13,9 +13,10 @@ Which faults run the request matters for exactly-once tests:
 
 ``latency_ms`` is added to every request on top. ``/_sandbox/*`` routes are never faulted.
 
-With a ``seed``, which fault a request gets is a function of the seed, the request itself (method, path,
-query, body) and how many times that same request arrived before: a retry draws afresh, and concurrent
-requests get the same faults whatever order they arrive in, so a run with a seed is reproducible.
+A ``seed`` makes the draws reproducible: one sequence, in the order requests arrive. With ``per_request``
+as well, which fault a request gets is a function of the seed, the request itself (method, path, query,
+body) and how many times that same request arrived before: a retry draws afresh, and concurrent requests get
+the same faults whatever order they arrive in.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class FaultSettings:
     timeout_rate: float = 0
     timeout_seconds: float = 30
     seed: int | None = None
+    per_request: bool = False  # with a seed: draw per request and its arrival count (see the module doc)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +67,10 @@ class FaultSettings:
                 if value is not None and not isinstance(value, int):
                     raise ValueError("seed must be an integer or null")
                 continue
+            if name == "per_request":
+                if not isinstance(value, bool):
+                    raise ValueError("per_request must be true or false")
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number")
             if name.endswith("_rate") and value > 1:
@@ -77,8 +83,8 @@ class FaultRecord:
     kind: str  # one of FAULT_KINDS, or "latency"
     method: str
     path: str
-    request: str = ""  # with a seed: a digest of the request (method, path, query, body)
-    attempt: int = 0  # with a seed: how many times that same request arrived before this one
+    request: str = ""  # per_request: a digest of the request (method, path, query, body)
+    attempt: int = 0  # per_request: how many times that same request arrived before this one
 
 
 class SimulatedDisconnect(httpx.RemoteProtocolError):
@@ -152,7 +158,7 @@ class FaultInjector:
         return self._rng
 
     def _draws_for(self, settings: FaultSettings, request: str) -> tuple[random.Random, int]:
-        """With a seed: the draws of this arrival of ``request`` (its own stream, whatever else is running)."""
+        """Per request: the draws of this arrival of ``request`` (its own stream, whatever else is running)."""
         self._rng_for(settings)
         attempt = self._arrivals.get(request, 0)
         self._arrivals[request] = attempt + 1
@@ -188,7 +194,7 @@ class FaultInjector:
             await anyio.sleep(settings.latency_ms / 1000)
 
         rng, request, attempt = self._rng_for(settings), "", 0
-        if settings.seed is not None:
+        if settings.seed is not None and settings.per_request:
             receive, body = await _buffered(receive)
             request = _digest(scope, path, body)
             rng, attempt = self._draws_for(settings, request)
