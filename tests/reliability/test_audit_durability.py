@@ -124,7 +124,7 @@ async def test_5000_calls_from_20_sessions_leave_5000_chained_records(tmp_path) 
 # -- SIGKILL mid-load ----------------------------------------------------------------------------------------
 
 KILL_ROUNDS = volume(3, 2)
-ANSWERED_BEFORE_KILL = 150  # the load is well under way: every session has been answered several times
+ANSWERED_BEFORE_KILL = volume(500, 150)  # the load is well under way: each session was answered many times
 HTTP_SESSIONS = 8
 RECORD_FIELDS = {f.name for f in fields(AuditRecord)}
 
