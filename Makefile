@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= examples/ops-mcp.toml
 
-.PHONY: run test lint bench profile soak sandbox manifests clean node-tools bundle wheel
+.PHONY: run test typecheck lint bench profile reliability-report soak sandbox manifests clean node-tools bundle wheel
 
 # Node tools for the tests (Node 22, the MCPB CLI, the MCP conformance suite), pinned by tests/npm/ and
 # installed from the npm registry into .tools/ (git-ignored). Without npm their tests are skipped; CI sets
@@ -29,10 +29,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/ops-mcp run --config $(CONFIG)$(if $(PORT), --port $(PORT))
 
+# Writes nothing tracked: figures are recorded only by `make reliability-report` and `make soak`.
+# One pytest worker per core (a test module stays on one worker, so its shared fixtures are built once).
+# Compiled modules are cached in the (ignored) __pycache__ folders even where the environment says not to:
+# every ops-mcp subprocess the suite starts would otherwise compile the whole package again.
+test: export PYTHONDONTWRITEBYTECODE =
 test: $(STAMP) node-tools
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/ops-mcp manifest build --check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadscope
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -47,8 +56,18 @@ bench: $(STAMP)
 profile: $(STAMP)
 	$(BIN)/python -m benchmarks.profiling $(PROFILE_ARGS)
 
+# docs/RELIABILITY.md is rendered from what the reliability suite measured: items 1-6 at full volume
+# here, item 7 (the 10-minute soak) by `make soak`; each keeps the other's sections as they were.
+RESULTS := tests/reliability/.results
+reliability-report: $(STAMP)
+	rm -rf $(RESULTS)
+	OPS_MCP_RELIABILITY_RESULTS=$(RESULTS) $(BIN)/python -m pytest tests/reliability
+	$(BIN)/python -m tests.reliability.recorder $(RESULTS) docs/RELIABILITY.md
+
 soak: $(STAMP)
-	$(BIN)/python -m pytest tests/reliability -m soak -o addopts='' -q
+	rm -rf $(RESULTS)
+	OPS_MCP_RELIABILITY_RESULTS=$(RESULTS) $(BIN)/python -m pytest tests/reliability -m soak -o addopts='' -q
+	$(BIN)/python -m tests.reliability.recorder $(RESULTS) docs/RELIABILITY.md
 
 sandbox: $(STAMP)
 	$(BIN)/ops-mcp sandbox
@@ -81,4 +100,4 @@ wheel: $(STAMP)
 	$(BIN)/uv build --quiet --wheel --out-dir dist
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache $(TOOLS)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache $(RESULTS) $(TOOLS)

@@ -2,7 +2,8 @@
 
     python _writer.py DB_PATH COUNT AGENT      # COUNT < 0: append until killed
 
-Prints "ready" once the first record is committed, so the parent knows when to start the clock.
+Prints "ready" once the first record is committed and "appended N" after every tenth, so the parent can
+act on progress (e.g. kill mid-write) instead of waiting a fixed time.
 Not a test module (no test_ prefix).
 """
 
@@ -38,6 +39,8 @@ def main() -> None:
         if i == 0:
             print("ready", flush=True)
         i += 1
+        if i % 10 == 0:
+            print(f"appended {i}", flush=True)
     store.close()
 
 

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-_SRC = Path(__file__).resolve().parents[2] / "src"
-if str(_SRC) not in sys.path:  # the package may not be installed in the venv yet
-    sys.path.insert(0, str(_SRC))
-
-from ops_mcp.audit import AuditRecord, AuditStore  # noqa: E402
+from ops_mcp.audit import AuditRecord, AuditStore
 
 
 def make_record(**overrides: Any) -> AuditRecord:

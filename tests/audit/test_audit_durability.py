@@ -1,4 +1,4 @@
-"""Several processes, a SIGKILL mid-write, and a long run of appends.
+"""Several processes, a SIGKILL mid-write, a long run of appends, and a store carried across fork().
 
 Writers run as real subprocesses (tests/audit/_writer.py) so that SQLite's cross-process locking,
 not our in-process lock, is what is being tested.
@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,6 +36,14 @@ def _spawn(db: Path, count: int, agent: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _wait_for_appends(proc: subprocess.Popen[str], lines: int) -> None:
+    """Read the writer's progress until it has reported ``lines`` more batches of ten appends."""
+    assert proc.stdout is not None
+    for _ in range(lines):
+        line = proc.stdout.readline()
+        assert line.startswith("appended "), f"writer stopped early: {line!r} {proc.stderr.read() if proc.stderr else ''}"
 
 
 def _assert_rows_complete(db: Path) -> int:
@@ -79,8 +86,9 @@ def test_sigkill_mid_append_leaves_no_partial_record(tmp_path: Path) -> None:
         procs = [_spawn(db, -1, f"victim-{round_}-{i}") for i in range(2)]
         for p in procs:
             assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-        time.sleep(0.15 + 0.05 * round_)
-        for p in procs:
+        # Kill once each has committed a few more records (more each round), while it keeps appending.
+        for i, p in enumerate(procs):
+            _wait_for_appends(p, 2 + round_ + i)
             p.send_signal(signal.SIGKILL)
         for p in procs:
             p.communicate(timeout=10)

@@ -3,14 +3,7 @@ ops-mcp's own tool lists, the results table, and the helpers figures rely on. No
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `benchmarks/` is a top-level folder, not part of the installed package
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import rate_limit, report, schema_check, stats, tool_tokens  # noqa: E402
+from benchmarks import rate_limit, report, schema_check, stats, tool_tokens
 
 
 def test_tool_tokens_of_ops_mcp_without_the_peer():

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -16,7 +14,6 @@ from ops_mcp.catalogue.tools import catalogue_definitions, tool_definition, vali
 from ops_mcp.cli.manifest import expected_files, run_build
 
 ROOT = manifest_dir()
-SNAPSHOT = Path(__file__).parents[1] / "snapshots" / "tools.json"
 ANNOTATIONS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 
 
@@ -147,12 +144,3 @@ def test_validation_refuses_unknown_arguments(catalogue):
     assert validator.is_valid({"page": 2})
     assert not validator.is_valid({"pagee": 2})
 
-
-def test_tool_list_snapshot(definitions):
-    """Any schema change shows in review: regenerate with OPS_MCP_UPDATE_SNAPSHOTS=1 and commit."""
-    current = json.dumps(definitions, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
-    if os.environ.get("OPS_MCP_UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
-        SNAPSHOT.write_text(current)
-        if os.environ.get("CI"):
-            pytest.fail("tool snapshot was missing in CI")
-    assert SNAPSHOT.read_text() == current, "tool list changed: review and set OPS_MCP_UPDATE_SNAPSHOTS=1"

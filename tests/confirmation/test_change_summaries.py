@@ -6,7 +6,6 @@ import hashlib
 
 import pytest
 from mcp import Client
-from ops_harness import HR_PERSON, make_server, requested_timeoff, writes
 
 from ops_mcp.governance.approvals import ApprovalStore, TooManyPending, args_hash
 from ops_mcp.governance.changes import (
@@ -22,6 +21,8 @@ from ops_mcp.governance.changes import (
     show,
 )
 from ops_mcp.governance.desk import ApprovalDesk, Person
+
+from .ops_harness import HR_PERSON, make_server, requested_timeoff, writes
 
 pytestmark = pytest.mark.anyio
 

@@ -8,11 +8,12 @@ import time
 import mcp_types as t
 import pytest
 from mcp import Client, MCPError
-from ops_harness import ERAS, employee_name, make_server, requested_timeoff, writes
 
 from ops_mcp.cli.approvals import cmd_approvals
 from ops_mcp.governance.approvals import ApprovalStore
 from ops_mcp.governance.sealing import request_state_security
+from tests.support.runtime import ERAS, make_server, writes
+from tests.support.seed import employee_name, requested_timeoff
 
 pytestmark = pytest.mark.anyio
 

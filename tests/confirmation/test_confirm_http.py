@@ -7,10 +7,11 @@ import mcp_types as t
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from ops_harness import HR_CONFIRM, requested_timeoff, sandbox_app, served, settings_for, writes
 
 from ops_mcp.runtime import build_runtime
 from ops_mcp.transports.agent_auth import AgentTokenStore
+
+from .ops_harness import HR_CONFIRM, requested_timeoff, served, settings_for, writes
 
 pytestmark = pytest.mark.anyio
 
@@ -28,7 +29,7 @@ async def accept(ctx, params):
     ],
 )
 async def test_elicitation_over_http(tmp_path, stateless, mode, expect_pending):
-    runtime = build_runtime(settings_for(tmp_path / "state", {"hr": HR_CONFIRM}), sandbox_app=sandbox_app())
+    runtime = build_runtime(settings_for(tmp_path / "state", {"hr": HR_CONFIRM}))
     token = AgentTokenStore(runtime.state_dir).issue("hr")
     args, _ = requested_timeoff(runtime)
     with served(runtime, stateless=stateless) as url:

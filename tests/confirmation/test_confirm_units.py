@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 
 import pytest
-from ops_harness import backend_state, employee_name, requested_timeoff
 
 from ops_mcp.governance.approvals import ApprovalStore, args_hash
 from ops_mcp.governance.changes import ChangeSummary, FieldChange
 from ops_mcp.governance.sealing import StateRejected, StateSealer, load_key
 from ops_mcp.governance.summaries import _date_range
+from tests.support.runtime import backend_state
+from tests.support.seed import employee_name, requested_timeoff
 
 pytestmark = pytest.mark.anyio
 
@@ -28,23 +28,24 @@ def test_argument_hash_is_canonical():
 def test_approval_lifecycle_is_single_use(tmp_path):
     store = ApprovalStore(tmp_path / "a.sqlite3")
     digest = args_hash({"x": 1})
+    t = 1_000_000.0  # the store's clock, given explicitly
     change = ChangeSummary("Approve it?", (FieldChange("x", "X", None, "1"),), title="Approve", tenant="Acme")
-    approval = store.create("hr", "remote_approve_timeoff", digest, change)
+    approval = store.create("hr", "remote_approve_timeoff", digest, change, now=t)
     assert approval.id.startswith("apr_") and approval.status == "pending" and approval.change == change
     # Asking again for the same call while it waits gives the same approval, not a pile of them.
-    assert store.create("hr", "remote_approve_timeoff", digest, "Approve it?").id == approval.id
-    assert store.redeem(approval.id, "hr", "remote_approve_timeoff", digest).reason == "pending"
-    assert [a.id for a in store.list()] == [approval.id]
-    decided = store.decide(approval.id, approve=True, by="alice")
-    assert decided.decided_by == "alice" and decided.expires_at <= time.time() + store.approved_ttl + 1
-    assert store.list() == []
+    assert store.create("hr", "remote_approve_timeoff", digest, "Approve it?", now=t + 1).id == approval.id
+    assert store.redeem(approval.id, "hr", "remote_approve_timeoff", digest, now=t + 1).reason == "pending"
+    assert [a.id for a in store.list(now=t + 1)] == [approval.id]
+    decided = store.decide(approval.id, approve=True, by="alice", now=t + 2)
+    assert decided.decided_by == "alice" and decided.expires_at == t + 2 + store.approved_ttl
+    assert store.list(now=t + 2) == []
     with pytest.raises(ValueError, match="already approved"):
-        store.decide(approval.id, approve=False, by="bob")
-    assert store.redeem(approval.id, "hr", "remote_approve_timeoff", args_hash({"x": 2})).reason == "mismatch"
-    assert store.redeem(approval.id, "other", "remote_approve_timeoff", digest).reason == "mismatch"
-    assert store.redeem(approval.id, "hr", "remote_approve_timeoff", digest).ok
-    assert store.redeem(approval.id, "hr", "remote_approve_timeoff", digest).reason == "used"
-    assert store.redeem("apr_unknown", "hr", "remote_approve_timeoff", digest).reason == "unknown"
+        store.decide(approval.id, approve=False, by="bob", now=t + 3)
+    assert store.redeem(approval.id, "hr", "remote_approve_timeoff", args_hash({"x": 2}), now=t + 3).reason == "mismatch"
+    assert store.redeem(approval.id, "other", "remote_approve_timeoff", digest, now=t + 3).reason == "mismatch"
+    assert store.redeem(approval.id, "hr", "remote_approve_timeoff", digest, now=t + 3).ok
+    assert store.redeem(approval.id, "hr", "remote_approve_timeoff", digest, now=t + 4).reason == "used"
+    assert store.redeem("apr_unknown", "hr", "remote_approve_timeoff", digest, now=t + 4).reason == "unknown"
 
 
 def test_approvals_expire_before_and_after_the_decision(tmp_path):
@@ -63,8 +64,9 @@ def test_approvals_expire_before_and_after_the_decision(tmp_path):
 
 def test_nonces_are_single_use(tmp_path):
     store = ApprovalStore(tmp_path / "a.sqlite3")
-    assert store.use_nonce("n1", time.time() + 60)
-    assert not store.use_nonce("n1", time.time() + 60)
+    assert store.use_nonce("n1", 5060.0, now=5000.0)
+    assert not store.use_nonce("n1", 5060.0, now=5001.0)
+    assert store.use_nonce("n1", 5200.0, now=5061.0)  # an expired nonce is forgotten
 
 
 # -- sealed state ------------------------------------------------------------------------------------
@@ -103,7 +105,7 @@ def test_tampered_or_foreign_states_are_rejected(tmp_path):
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["agent"] = "root"
     forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
-    foreign = StateSealer(os.urandom(32)).seal("hr", "t", "abc")
+    foreign = StateSealer(b"another process's key, not ours!").seal("hr", "t", "abc")
     for bad in (
         f"{prefix}.{forged_payload}.{mac}",
         foreign,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 from mcp import Client
-from ops_harness import ERAS, HR_CONFIRM, HR_PERSON, make_server, requested_timeoff, writes
+
+from .ops_harness import ERAS, HR_CONFIRM, HR_PERSON, make_server, requested_timeoff, writes
 
 pytestmark = pytest.mark.anyio
 

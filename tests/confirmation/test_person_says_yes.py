@@ -17,11 +17,12 @@ import mcp_types as t
 import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
-from ops_harness import ERAS, HR_CONFIRM, HR_PERSON, make_server, requested_timeoff, served, writes
 
 from ops_mcp.cli import approvals as approvals_cli
 from ops_mcp.config import AgentConfig
 from ops_mcp.transports.agent_auth import AgentTokenStore
+
+from .ops_harness import ERAS, HR_CONFIRM, HR_PERSON, make_server, requested_timeoff, served, writes
 
 pytestmark = pytest.mark.anyio
 
@@ -261,10 +262,10 @@ def test_a_decision_needs_a_named_person():
 
 async def test_a_yes_for_one_tenant_does_not_carry_over_to_another(tmp_path):
     """The person approved "…, Acme GmbH?"; re-binding the agent to Globex makes it a different call."""
-    from ops_harness import sandbox_app
-
     from ops_mcp.config import Settings
     from ops_mcp.runtime import build_runtime
+
+    from .ops_harness import sandbox_app
 
     settings = Settings(
         storage={"dir": str(tmp_path / "state")},

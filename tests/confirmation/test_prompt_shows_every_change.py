@@ -17,9 +17,10 @@ import stat
 import mcp_types as t
 import pytest
 from mcp import Client
-from ops_harness import ERAS, HR_PERSON, backend_state, make_server, writes
 
 from ops_mcp.cli import approvals as approvals_cli
+
+from .ops_harness import ERAS, HR_PERSON, backend_state, make_server, writes
 
 pytestmark = pytest.mark.anyio
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from ops_mcp.catalogue import load_catalogue
 from ops_mcp.server.search_index import SearchIndex, stem, terms
 
@@ -45,9 +42,6 @@ def test_questions_prefer_reads_and_imperatives_prefer_writes():
 
 
 def test_written_phrasings_meet_the_top3_target_and_meta_tools_stay_small():
-    root = Path(__file__).resolve().parents[2]
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
     from benchmarks.discovery_eval import CASES, evaluate
 
     result = evaluate()

@@ -7,10 +7,11 @@ import json
 import mcp_types as t
 import pytest
 from mcp import Client
-from ops_harness import ERAS, backend_state, make_server, requested_timeoff, writes
 
 from ops_mcp.catalogue.tokens import count_tokens
 from ops_mcp.governance.approvals import ApprovalStore
+from tests.support.runtime import ERAS, backend_state, make_server, writes
+from tests.support.seed import requested_timeoff
 
 pytestmark = pytest.mark.anyio
 

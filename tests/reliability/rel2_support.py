@@ -8,26 +8,53 @@ mid-body. ops-mcp reaches the sandbox through its ordinary ``base_url`` + token 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+import anyio
 
 from ops_mcp.config import SandboxConfig, Settings
 from ops_mcp.sandbox.embedded import embedded_sandbox_app
 from ops_mcp.sandbox.remote.credentials import SANDBOX_CREDENTIALS as REMOTE_CREDENTIALS
 from ops_mcp.sandbox.remoteops.credentials import SANDBOX_CREDENTIALS as REMOTEOPS_CREDENTIALS
-from ops_mcp.transports.http import free_port
+from tests.support.loopback import serving
+
+
+class InFlight:
+    """ASGI wrapper counting the requests the sandbox is still working on (an injected timeout keeps running
+    after the client gave up), so a test can wait until every one has finished instead of sleeping."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state = app.state
+        self._busy = 0
+        self._changed = threading.Condition()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self._changed:
+            self._busy += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            with self._changed:
+                self._busy -= 1
+                self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self._busy == 0, timeout)
 
 
 @dataclass
 class SandboxServer:
     base: str
-    app: Any
+    app: InFlight
 
     def state(self, backend: str) -> Any:
         """The emulator's state (stores, request log, fault settings) of ``remote`` or ``remoteops``."""
@@ -51,27 +78,28 @@ class SandboxServer:
     def request_count(self) -> int:
         return sum(len(self.state(b).requests) for b in ("remote", "remoteops"))
 
+    def fault_marks(self) -> dict[str, int]:
+        """Where each back end's fault log stands now (for :meth:`faults_since`)."""
+        return {b: len(self.state(b).fault_log) for b in ("remote", "remoteops")}
+
+    def faults_since(self, marks: dict[str, int]) -> list[Any]:
+        """Faults applied since ``marks``, both back ends (``FaultRecord``: kind, request digest, attempt)."""
+        return [f for b, start in marks.items() for f in self.state(b).fault_log[start:]]
+
+    async def settle(self, timeout: float = 120) -> None:
+        """Faults off, then wait until requests the client gave up on (injected timeouts) have finished."""
+        self.clear_faults()
+        if not await anyio.to_thread.run_sync(self.app.wait_idle, timeout):
+            raise RuntimeError("the sandbox still has requests in flight")
+
 
 @contextmanager
 def sandbox_server(**sandbox: Any) -> Iterator[SandboxServer]:
     """Both emulators (``[sandbox]`` keys as in ops-mcp.toml) on a free loopback port, in a thread."""
-    app = embedded_sandbox_app(SandboxConfig(**sandbox))
-    port = free_port()
+    app = InFlight(embedded_sandbox_app(SandboxConfig(**sandbox)))
     # Injected drops raise inside the app on purpose; uvicorn would log each one as a crash.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical",
-                                           access_log=False, lifespan="off", timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, name=f"sandbox-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the sandbox server did not start")
-        time.sleep(0.02)
-    try:
-        yield SandboxServer(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(app, quiet=True, lifespan="off", graceful_shutdown_s=1) as served:
+        yield SandboxServer(served.url, app)
 
 
 def settings_against(sandbox: SandboxServer, state_dir: Path, agents: dict[str, dict], *,

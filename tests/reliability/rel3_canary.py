@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 ENV = "REL3_CANARY"
@@ -20,7 +19,7 @@ FAULTS_APPLIED = "rel3: sandbox faults applied:"
 
 @dataclass
 class Canary:
-    mark: str = field(default_factory=lambda: "LEAKCANARY" + secrets.token_hex(6))
+    mark: str = "LEAKCANARY5e1f0c9a7b3d"  # fixed: a string that occurs nowhere unless a secret leaked
 
     @property
     def acme_token(self) -> str:  # Remote customer API token (valid: registered for Acme)

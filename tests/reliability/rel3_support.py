@@ -4,34 +4,24 @@ a long-lived in-process SDK client driven from synchronous Hypothesis tests, and
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
-import uvicorn
 from anyio.from_thread import start_blocking_portal
 from mcp import Client
 
-from ops_mcp.config import Settings
 from ops_mcp.runtime import Runtime, build_runtime
 from ops_mcp.sandbox.embedded import embedded_sandbox_app
-from ops_mcp.transports.http import create_app, free_port
+from ops_mcp.transports.http import create_app
+from tests.support.loopback import serving
+from tests.support.runtime import TWO_TENANTS, settings_for
 
-CALL_TIMEOUT_S = 20
+CALL_TIMEOUT_S = 60  # a bound on a hang, not an expectation of speed
 
-# Two tenants per back end, as in the server tests: Acme/Globex (Remote), Northwind/Contoso (RemoteOps).
-BACKENDS: dict[str, Any] = {
-    "remote": {"connections": {"acme": {"label": "Acme GmbH"}, "globex": {"label": "Globex Ltd"}}},
-    "remoteops": {
-        "connections": {"northwind": {"label": "Northwind Elevators"}, "contoso": {"label": "Contoso"}}
-    },
-}
-ACME = {"remote": "acme", "remoteops": "northwind"}
 
 
 @dataclass
@@ -75,9 +65,8 @@ class CountingSandbox:
 def make_runtime(
     state_dir: Path, agents: dict[str, dict], *, backends: dict | None = None, **extra: Any
 ) -> tuple[Runtime, CountingSandbox]:
-    settings = Settings(
-        storage={"dir": str(state_dir)}, backends=backends or BACKENDS, agents=agents, **extra
-    )
+    # Two tenants per back end, as in the server tests: Acme/Globex (Remote), Northwind/Contoso (RemoteOps).
+    settings = settings_for(state_dir, agents, backends=backends or TWO_TENANTS, **extra)
     sandbox = CountingSandbox(embedded_sandbox_app(settings.sandbox))
     return build_runtime(settings, sandbox_app=sandbox), sandbox
 
@@ -125,41 +114,21 @@ def text_of(result: Any) -> str:
 class Served:
     base: str
     app: Any
-    server: uvicorn.Server
     port: int
-    extra: dict = field(default_factory=dict)
 
 
 @contextmanager
 def serve(runtime: Runtime, **options: Any) -> Iterator[Served]:
     """ops-mcp's HTTP app (``create_app``) under uvicorn on a free loopback port, in a thread."""
-    port = free_port()
-    if options.pop("register_webhooks", False):
-        options["register_webhooks_at"] = f"http://127.0.0.1:{port}"
-    app = create_app(runtime, host="127.0.0.1", port=port, **options)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=2,
-            lifespan="on",
-        )
-    )
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", app, server, port)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    register = options.pop("register_webhooks", False)
+
+    def app_for(port: int) -> Any:
+        if register:
+            options["register_webhooks_at"] = f"http://127.0.0.1:{port}"
+        return create_app(runtime, host="127.0.0.1", port=port, **options)
+
+    with serving(make_app=app_for) as served:
+        yield Served(served.url, served.app, served.port)
 
 
 def http_client(base: str, token: str | None, *, transport: str = "http", mode: str = "legacy") -> Client:

@@ -4,12 +4,12 @@ subprocess with its own state dir, agent tokens from ``ops-mcp agents add``, and
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import sys
-import time
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,11 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 import ops_mcp
+from ops_mcp.cli import main
 from ops_mcp.sandbox.remote.credentials import SANDBOX_CREDENTIALS as REMOTE_CREDENTIALS
 from ops_mcp.sandbox.remoteops.credentials import SANDBOX_CREDENTIALS as REMOTEOPS_CREDENTIALS
 from ops_mcp.transports.http import free_port
+from tests.support.waiting import eventually_sync
 
 OPS_MCP = str(Path(sys.executable).with_name("ops-mcp"))
 
@@ -33,9 +35,16 @@ def env() -> dict[str, str]:
             "PYTHONUNBUFFERED": "1"}
 
 
-def ops_mcp_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    command = [OPS_MCP, *args] if Path(OPS_MCP).exists() else [sys.executable, "-m", "ops_mcp.cli", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env())
+def ops_mcp_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``ops-mcp ARGS`` (the same entry point as the command), run in this process: its exit code and output.
+
+    The server under test is the subprocess; the short commands around it (``agents add``, ``audit verify``)
+    need no process of their own, and starting one costs more than they do.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(["ops-mcp", *args], code, out.getvalue(), err.getvalue())
 
 
 def write_config(directory: Path, agents: dict[str, dict[str, str]], *, sandbox: str = "",
@@ -87,18 +96,19 @@ class ServerProcess:
             command = [OPS_MCP, "sandbox", "--config", str(self.config), "--port", str(self.port)]
         with self.log.open("ab") as err:
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env())
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+        probe = "/" if self.command == "sandbox" else "/readyz"
+
+        def ready() -> bool:
+            if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"ops-mcp exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
             try:
-                probe = "/" if self.command == "sandbox" else "/readyz"
-                if httpx.get(f"{self.base}{probe}", timeout=2).status_code == 200:
-                    return self
+                return httpx.get(f"{self.base}{probe}", timeout=2).status_code == 200
             except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("ops-mcp did not become ready")
+                return False
+
+        if not eventually_sync(ready, timeout):
+            raise RuntimeError("ops-mcp did not become ready")
+        return self
 
     @property
     def pid(self) -> int:

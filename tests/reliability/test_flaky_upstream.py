@@ -5,16 +5,20 @@ sleeps past ops-mcp's per-request timeout, then runs the request anyway), droppe
 or non-JSON bodies after the request ran. Agents talk to the real governed MCP server (in-process SDK
 clients, both protocol eras); the sandbox runs on a real loopback socket.
 
-- Reads must succeed through retries at least 99 % of the time; the exact rate is recorded.
+- Reads must succeed through retries at least 99 % of the time, and ops-mcp must retry exactly the attempts
+  that met a fault: every upstream request is either a fault or the one good answer of its read.
 - Every write must take effect upstream exactly once (counted in the sandbox's own store), or be reported
   as failed with a message saying it may or may not have happened — never silently twice. RemoteOps writes
   carry an Idempotency-Key (retried safely); Remote writes have none (never repeated after they may have
   reached the server).
+
+The faults are seeded: which fault a request meets depends on the seed, the request and how many times it
+was sent before, never on how the concurrent sessions interleave. Every job is a different request (no
+clock, date or random value in any of them), so each run meets the same faults.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections import Counter
@@ -27,22 +31,26 @@ from mcp import Client
 
 from ops_mcp.runtime import build_runtime
 from ops_mcp.transports.stdio import build_stdio_server
+from ops_mcp.upstream.retry import RetryPolicy
 
 from .recorder import record
 from .rel2_support import SandboxServer, sandbox_server, settings_against
 
 pytestmark = pytest.mark.anyio
 
-# 20 % of upstream requests get a fault. Timeouts are short: the sandbox holds the request 1.5 s, ops-mcp
-# gives up after 1 s (then the request still runs on the server). No seed: the sessions interleave, so a seed
-# would not make a run repeatable, and one fixed draw sequence would put the same bursts of faults on a call.
+# 20 % of upstream requests get a fault. An injected timeout holds the request 3 s; ops-mcp gives up after
+# 2.5 s (then the request still runs on the server). The margin keeps a slow answer on a loaded machine from
+# passing for a timeout.
+FAULT_SEED = 2026
 FAULTS = {"error_rate": 0.06, "timeout_rate": 0.03, "drop_rate": 0.04, "truncate_rate": 0.04,
-          "non_json_rate": 0.03, "timeout_seconds": 1.5}
+          "non_json_rate": 0.03, "timeout_seconds": 3.0, "seed": FAULT_SEED, "per_request": True}
 TOTAL_FAULT_RATE = round(sum(v for k, v in FAULTS.items() if k.endswith("_rate")), 4)
-CLIENT_TIMEOUT_S = 1.0
+CLIENT_TIMEOUT_S = 2.5
+MAX_ATTEMPTS = RetryPolicy().max_attempts
 READS = 400
 SESSIONS = 10
 REMOTE_WRITES = 60
+REMOTE_BASE_DAY = date(2090, 1, 2)
 ERAS = ("legacy", "2026-07-28")
 UNCERTAIN = "may or may not have happened"
 
@@ -95,20 +103,27 @@ async def _fixtures(runtime) -> dict[str, Any]:
 
 
 def _reads(ids: dict[str, Any], n: int) -> list[tuple[str, dict[str, Any], str]]:
-    """``n`` reads across both back ends: (tool, arguments, the key a good answer must have)."""
-    kinds = [
-        ("remote_list_employments", lambda i: {"page_size": 5}, "employments"),
-        ("remote_get_employment", lambda i: {"employment_id": ids["employments"][i % len(ids["employments"])]},
-         "id"),
-        ("remote_list_timeoff", lambda i: {"page_size": 5}, "timeoffs"),
-        ("remoteops_list_customers", lambda i: {"limit": 5}, "data"),
-        ("remoteops_get_customer", lambda i: {"customer_id": ids["customers"][i % len(ids["customers"])]}, "id"),
-        ("remoteops_list_work_orders", lambda i: {"limit": 5}, "data"),
-        ("remoteops_get_work_order",
-         lambda i: {"work_order_id": ids["work_orders"][i % len(ids["work_orders"])]}, "id"),
+    """``n`` reads across both back ends, no two alike: (tool, arguments, the key a good answer must have)."""
+    sizes = range(1, 6)
+    groups = [
+        [("remote_list_employments", {"page_size": s, "page": p}, "employments") for p in range(1, 41) for s in sizes],
+        [("remote_get_employment", {"employment_id": e}, "id") for e in ids["employments"]],
+        [("remote_list_timeoff", {"page_size": s, "page": p}, "timeoffs") for p in range(1, 41) for s in sizes],
+        [("remoteops_list_customers", {"limit": s, "q": q}, "data") for q in "abcdefghijklmnopqrstuvwxyz"
+         for s in sizes],
+        [("remoteops_get_customer", {"customer_id": c}, "id") for c in ids["customers"]],
+        [("remoteops_list_work_orders", {"limit": s, field: v}, "data")
+         for field, values in (("customer_id", ids["customers"]), ("site_id", [s for s, _ in ids["sites"]]))
+         for v in values for s in sizes],
+        [("remoteops_get_work_order", {"work_order_id": w}, "id") for w in ids["work_orders"]],
     ]
-    cycle = itertools.cycle(kinds)
-    return [(tool, make(i), key) for i, (tool, make, key) in zip(range(n), cycle, strict=False)]
+    reads: list[tuple[str, dict[str, Any], str]] = []
+    while len(reads) < n and any(groups):
+        for group in groups:  # round robin over the kinds, each read a different request
+            if group and len(reads) < n:
+                reads.append(group.pop(0))
+    assert len(reads) == n and len({json.dumps(r, sort_keys=True) for r in reads}) == n
+    return reads
 
 
 async def _run_sessions(runtime, jobs: list[Any], worker) -> list[Any]:
@@ -129,18 +144,17 @@ async def _run_sessions(runtime, jobs: list[Any], worker) -> list[Any]:
     return results
 
 
-async def _settle(sandbox: SandboxServer) -> None:
-    """Faults off, and time for requests the client gave up on (injected timeouts) to finish server-side."""
-    sandbox.clear_faults()
-    await anyio.sleep(FAULTS["timeout_seconds"] + 0.5)
+def _by_kind(faults: list[Any]) -> dict[str, int]:
+    return dict(sorted(Counter(f.kind for f in faults).items()))
 
 
 async def test_reads_succeed_through_retries(sandbox, runtime) -> None:
     ids = await _fixtures(runtime)
     reads = _reads(ids, READS)
-    faults_before, requests_before = sandbox.fault_counts(), sandbox.request_count()
+    faults_before = sandbox.fault_marks()
+    audit_before = runtime.audit.head()[0]
     sandbox.set_faults(**FAULTS)
-    started, since = time.perf_counter(), time.time()
+    started = time.perf_counter()
 
     async def read(client: Client, job: tuple[str, dict[str, Any], str]) -> tuple[bool, str, bool]:
         tool, arguments, key = job
@@ -150,45 +164,61 @@ async def test_reads_succeed_through_retries(sandbox, runtime) -> None:
     try:
         results = await _run_sessions(runtime, reads, read)
     finally:
-        await _settle(sandbox)
+        await sandbox.settle()
     elapsed = time.perf_counter() - started
-    faults = {k: v - faults_before.get(k, 0) for k, v in sandbox.fault_counts().items()
-              if v > faults_before.get(k, 0)}
-    attempts = sandbox.request_count() - requests_before
-    # Upstream attempts per read, from the audit log (each record carries its call's attempts).
-    tries = Counter(e.record.attempts for e in runtime.audit.search(since=since, limit=10 * READS))
+    faults = sandbox.faults_since(faults_before)
+    # Upstream attempts per read, from the audit log (each record carries its call's attempts). The sandbox's
+    # request log cannot count them: an injected 5xx answers before the request reaches it.
+    tries = Counter(e.record.attempts for e in runtime.audit.tail(READS) if e.seq > audit_before)
+    attempts = sum(n * reads_with_n for n, reads_with_n in tries.items())
+
+    # Per request (digest), the attempts that met a fault. ops-mcp asks again only after a fault: they are
+    # the first attempts, 0..k-1, and the read succeeded on attempt k, unless all MAX_ATTEMPTS met one.
+    faulted: dict[str, list[int]] = {}
+    for fault in faults:
+        faulted.setdefault(fault.request, []).append(fault.attempt)
+    gapless = all(sorted(seen) == list(range(len(seen))) for seen in faulted.values())
+    exhausted = sum(len(seen) >= MAX_ATTEMPTS for seen in faulted.values())
+    expected_tries = Counter({1: READS - len(faulted)})
+    expected_tries.update(min(len(seen) + 1, MAX_ATTEMPTS) for seen in faulted.values())
 
     succeeded = sum(ok for ok, _, _ in results)
     well_formed = sum(good for _, _, good in results)
     failures = [text for ok, text, _ in results if not ok]
     clear = [t for t in failures if "Try again later" in t and "<" not in t and "Traceback" not in t]
     rate = succeeded / len(results)
-    injected = sum(faults.values())
-    passed = rate >= 0.99 and well_formed == succeeded and len(clear) == len(failures)
+    first_tries = sum(f.attempt == 0 for f in faults)
+    passed = (rate >= 0.99 and well_formed == succeeded and len(clear) == len(failures) and gapless
+              and attempts == len(faults) + succeeded and exhausted == len(failures) and tries == expected_tries)
     record("2", "reads under 20 % injected faults (5xx, timeouts, drops, truncated, non-JSON)",
            tried=len(results), outcome=f"{succeeded}/{len(results)} succeeded ({rate:.2%})", passed=passed,
            success_rate=round(rate, 4), failed=len(failures), failed_with_clear_message=len(clear),
-           upstream_requests=attempts, faults_injected=injected,
-           observed_fault_rate=round(injected / max(1, attempts), 3), by_kind=json.dumps(faults, sort_keys=True),
-           configured_fault_rate=TOTAL_FAULT_RATE,
-           attempts_per_read=json.dumps(dict(sorted(tries.items())), sort_keys=True), seconds=round(elapsed, 1))
-    assert injected > 0.1 * READS, faults  # the faults really were there
-    assert {"error", "drop", "truncate", "non_json", "timeout"} <= set(faults), faults
+           upstream_requests=attempts, faults_injected=len(faults), reads_meeting_a_fault=len(faulted),
+           observed_fault_rate=round(len(faults) / max(1, attempts), 3),
+           by_kind=json.dumps(_by_kind(faults)), configured_fault_rate=TOTAL_FAULT_RATE, seed=FAULT_SEED,
+           attempts_per_read=json.dumps(dict(sorted(tries.items()))), seconds=round(elapsed, 1))
+    assert first_tries > 0.1 * READS, _by_kind(faults)  # the faults really were there (the same every run)
+    assert set(_by_kind(faults)) == {"error", "drop", "truncate", "non_json", "timeout"}, _by_kind(faults)
     assert rate >= 0.99, failures
     assert well_formed == succeeded  # a success is a complete, parsed answer, never a cut-off one
     assert len(clear) == len(failures), failures
+    # Exactly the faulted attempts were retried: no request without a reason, none given up early.
+    assert gapless, faulted
+    assert attempts == len(faults) + succeeded, (attempts, len(faults), succeeded)
+    assert exhausted == len(failures), (exhausted, failures)
+    assert tries == expected_tries, (tries, expected_tries)
 
 
-def _customer_writes(n: int, run: str) -> list[tuple[str, dict[str, Any], str]]:
-    return [("remoteops_create_customer", {"type": "business", "name": f"Flaky Co {run}-{i}"},
-             f"Flaky Co {run}-{i}") for i in range(n)]
+def _customer_writes(n: int) -> list[tuple[str, dict[str, Any], str]]:
+    return [("remoteops_create_customer", {"type": "business", "name": f"Flaky Co {i}"},
+             f"Flaky Co {i}") for i in range(n)]
 
 
-def _work_order_writes(ids: dict[str, Any], n: int, run: str) -> list[tuple[str, dict[str, Any], str]]:
+def _work_order_writes(ids: dict[str, Any], n: int) -> list[tuple[str, dict[str, Any], str]]:
     jobs = []
     for i in range(n):
         site, customer = ids["sites"][i % len(ids["sites"])]
-        summary = f"Flaky lift check {run}-{i}"
+        summary = f"Flaky lift check {i}"
         jobs.append(("remoteops_create_work_order", {"customer_id": customer, "site_id": site, "summary": summary,
                                                      "work_type": "inspection", "priority": "normal"}, summary))
     return jobs
@@ -203,9 +233,8 @@ def _remoteops_count(sandbox: SandboxServer, collection: str, field: str, value:
 async def test_remoteops_writes_take_effect_exactly_once(sandbox, runtime) -> None:
     """Keyed writes are retried through every fault; the sandbox's store shows each at most once."""
     ids = await _fixtures(runtime)
-    run = f"{time.time_ns() % 10**9}"
-    jobs = _customer_writes(40, run) + _work_order_writes(ids, 20, run)
-    faults_before = sandbox.fault_counts()
+    jobs = _customer_writes(40) + _work_order_writes(ids, 20)
+    faults_before = sandbox.fault_marks()
     sandbox.set_faults(**FAULTS)
 
     async def write(client: Client, job: tuple[str, dict[str, Any], str]) -> tuple[bool, str]:
@@ -216,9 +245,8 @@ async def test_remoteops_writes_take_effect_exactly_once(sandbox, runtime) -> No
     try:
         results = await _run_sessions(runtime, jobs, write)
     finally:
-        await _settle(sandbox)
-    faults = {k: v - faults_before.get(k, 0) for k, v in sandbox.fault_counts().items()
-              if v > faults_before.get(k, 0)}
+        await sandbox.settle()
+    faults = sandbox.faults_since(faults_before)
 
     counts = []
     for tool, _, marker in jobs:
@@ -237,8 +265,11 @@ async def test_remoteops_writes_take_effect_exactly_once(sandbox, runtime) -> No
                    f"{len(failed)} reported failed; {twice} duplicated",
            passed=passed, succeeded=len(succeeded), reported_failed=len(failed),
            failed_but_happened=sum(c == 1 for c, _ in failed), duplicated=twice,
-           faults_injected=sum(faults.values()), by_kind=json.dumps(faults, sort_keys=True))
-    assert sum(faults.values()) > 0.1 * len(jobs), faults
+           faults_injected=len(faults), first_attempts_faulted=sum(f.attempt == 0 for f in faults),
+           by_kind=json.dumps(_by_kind(faults)), seed=FAULT_SEED)
+    # The first attempt of each write meets the same fault every run (retries may vary with timing: a retry
+    # can find the timed-out original still running and be told to wait).
+    assert sum(f.attempt == 0 for f in faults) > 0.1 * len(jobs), _by_kind(faults)
     assert twice == 0, counts
     assert exactly_once == len(succeeded), counts
     assert len(clear) == len(failed), failed
@@ -248,21 +279,20 @@ async def test_remote_writes_are_never_silently_repeated(sandbox, runtime) -> No
     """Remote has no idempotency keys: a write that may have reached it is never sent again, and its failure
     says it may or may not have happened. Each time off carries a unique note, counted in the sandbox."""
     ids = await _fixtures(runtime)
-    run = f"{time.time_ns() % 10**9}"
-    # Distinct, non-overlapping future days per write, spread over the active employments.
-    base = date.today() + timedelta(days=400 + (time.time_ns() // 1000) % 2000)
+    # Distinct, non-overlapping days per write, spread over the active employments; fixed dates far from the
+    # seed data (the sandbox accepts time off in the future), so every run sends the same requests.
     jobs = []
     for i in range(REMOTE_WRITES):
-        day = (base + timedelta(days=3 * (i // len(ids["employments"])))).isoformat()
-        note = f"flaky-{run}-{i}"
+        day = (REMOTE_BASE_DAY + timedelta(days=3 * (i // len(ids["employments"])))).isoformat()
+        note = f"flaky-{i}"
         jobs.append(({"employment_id": ids["employments"][i % len(ids["employments"])], "start_date": day,
                       "end_date": day, "timezone": "Europe/Lisbon", "timeoff_type": "paid_time_off",
                       "timeoff_days": [{"day": day, "hours": 8}], "status": "approved",
-                      "approver_id": ids["approver"], "approved_at": f"{date.today().isoformat()}T09:00:00Z",
+                      "approver_id": ids["approver"], "approved_at": "2090-01-02T09:00:00Z",
                       "notes": note}, note))
     remote = sandbox.state("remote")
     requests_before = len(remote.requests)
-    faults_before = sandbox.fault_counts()
+    faults_before = sandbox.fault_marks()
     sandbox.set_faults(**FAULTS)
 
     async def write(client: Client, job: tuple[dict[str, Any], str]) -> tuple[bool, str]:
@@ -272,9 +302,8 @@ async def test_remote_writes_are_never_silently_repeated(sandbox, runtime) -> No
     try:
         results = await _run_sessions(runtime, jobs, write)
     finally:
-        await _settle(sandbox)
-    faults = {k: v - faults_before.get(k, 0) for k, v in sandbox.fault_counts().items()
-              if v > faults_before.get(k, 0)}
+        await sandbox.settle()
+    faults = sandbox.faults_since(faults_before)
     posts = sum(1 for r in remote.requests[requests_before:] if r.method == "POST" and r.path == "/v1/timeoff")
 
     notes = [t.get("notes") for t in remote.data["timeoffs"].values()]
@@ -290,9 +319,9 @@ async def test_remote_writes_are_never_silently_repeated(sandbox, runtime) -> No
                    f"'may or may not have happened'; {twice} duplicated",
            passed=passed, succeeded=len(succeeded), reported_failed=len(failed),
            failed_but_happened=sum(c == 1 for c, _ in failed), failed_and_did_not=sum(c == 0 for c, _ in failed),
-           duplicated=twice, posts_sent=posts, faults_injected=sum(faults.values()),
-           by_kind=json.dumps(faults, sort_keys=True))
-    assert sum(faults.values()) > 0, faults
+           duplicated=twice, posts_sent=posts, faults_injected=len(faults),
+           by_kind=json.dumps(_by_kind(faults)), seed=FAULT_SEED)
+    assert sum(f.attempt == 0 for f in faults) > 0, _by_kind(faults)
     assert twice == 0, counts
     assert posts <= len(jobs)  # no write was ever sent a second time
     assert exactly_once == len(succeeded), counts

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
-_SRC = Path(__file__).resolve().parents[2] / "src"
-if str(_SRC) not in sys.path:  # the package may not be installed in the venv yet
-    sys.path.insert(0, str(_SRC))
+from ops_mcp.sandbox.remoteops import RemoteOpsSandboxSettings, create_remoteops_app
+
+from .helpers_remoteops import ro_client
 
 
 @pytest.fixture
@@ -18,12 +18,6 @@ def anyio_backend() -> str:
 
 
 # -- RemoteOps fixtures ------------------------------------------------------------------------------
-from collections.abc import AsyncIterator  # noqa: E402
-
-import httpx  # noqa: E402
-from helpers_remoteops import ro_client  # noqa: E402
-
-from ops_mcp.sandbox.remoteops import RemoteOpsSandboxSettings, create_remoteops_app  # noqa: E402
 
 
 @pytest.fixture

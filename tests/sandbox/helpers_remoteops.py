@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -22,8 +23,12 @@ def ro_client(app: Any, key: str = "northwind") -> httpx.AsyncClient:
                              headers={"Authorization": f"Bearer {token}"})
 
 
+_KEYS = itertools.count(1)
+
+
 def idem() -> dict[str, str]:
-    return {"Idempotency-Key": str(uuid.uuid4())}
+    """A fresh Idempotency-Key (unique in this process; a counter, not randomness)."""
+    return {"Idempotency-Key": str(uuid.UUID(int=next(_KEYS)))}
 
 
 def iso_in(hours: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import httpx
@@ -102,3 +103,26 @@ async def test_timeout_and_latency_delay_then_execute() -> None:
         r = await c.post("/things")
     assert r.status_code == 201 and effects == [1]
     assert state.fault_counts() == {"latency": 1, "timeout": 1}
+
+
+async def test_per_request_draws_do_not_depend_on_arrival_order() -> None:
+    """With ``per_request``, a request meets the same fault whatever arrives around it; a repeat draws afresh."""
+    settings = FaultSettings(error_rate=0.3, drop_rate=0.2, non_json_rate=0.2, seed=11, per_request=True)
+    bodies = [json.dumps({"n": i}).encode() for i in range(30)]
+
+    async def run(order: list[int]) -> dict[tuple[str, int], str]:
+        app, state, _ = make_app(settings)
+        async with client(app) as c:
+            for i in order:
+                for _ in range(2):  # each request twice: its first and its second arrival
+                    with contextlib.suppress(SimulatedDisconnect):
+                        await c.post("/things", content=bodies[i])
+        return {(f.request, f.attempt): f.kind for f in state.fault_log}
+
+    forward = await run(list(range(30)))
+    backward = await run(list(range(29, -1, -1)))
+    assert forward == backward
+    assert {attempt for _, attempt in forward} == {0, 1}  # repeats were drawn again, as their own arrival
+    assert len({request for request, _ in forward}) > 10 and set(forward.values()) == {"error", "drop", "non_json"}
+    with pytest.raises(ValueError, match="per_request"):
+        settings.updated({"per_request": "yes"})

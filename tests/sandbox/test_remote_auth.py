@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from tests.sandbox.remote_fixtures import (
     LIMITED,
     PARTNER,

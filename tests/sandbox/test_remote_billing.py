@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.sandbox.remote_fixtures import NOW, bearer, client, make_app, records
 
 from ops_mcp.sandbox.remote import SANDBOX_CREDENTIALS as C
+from tests.sandbox.remote_fixtures import NOW, bearer, client, make_app, records
 
 pytestmark = pytest.mark.anyio
 

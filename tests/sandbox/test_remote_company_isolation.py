@@ -9,6 +9,7 @@ import json
 import re
 
 import pytest
+
 from tests.sandbox.remote_fixtures import bearer, client, company_token, make_app, records
 from tests.sandbox.remote_openapi import bearer_operations, concrete
 from tests.sandbox.test_remote_read_bodies_match_openapi import ID_BY_PATH, QUERIES, sample_ids

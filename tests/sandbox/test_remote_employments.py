@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.sandbox.remote_fixtures import client, make_app, manager_id, records
 
 pytestmark = pytest.mark.anyio

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.sandbox.remote_fixtures import client, make_app, records
 from tests.sandbox.test_remote_employments import PRT_BASIC
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+
 from tests.sandbox.remote_fixtures import NOW, client, make_app, manager_id, records
 
 pytestmark = pytest.mark.anyio

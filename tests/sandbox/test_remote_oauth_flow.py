@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+
 from tests.sandbox.remote_fixtures import (
     LIMITED,
     LOOPBACK,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.sandbox.remote_fixtures import bearer, client, make_app
 
 pytestmark = pytest.mark.anyio

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tests.sandbox.remote_fixtures import client, client_credentials_token, make_app, records
 from tests.sandbox.remote_openapi import bearer_operations, concrete, problems
 

@@ -6,10 +6,10 @@ import time
 from datetime import date
 
 import pytest
-from tests.sandbox.remote_fixtures import client, make_app
 
 from ops_mcp.sandbox.remote.country_data import holidays
 from ops_mcp.sandbox.remote.seed import build_seed
+from tests.sandbox.remote_fixtures import client, make_app
 
 pytestmark = pytest.mark.anyio
 

@@ -6,6 +6,8 @@ anything happens; and it declares for each operation the token kind and scope th
 from __future__ import annotations
 
 import pytest
+
+from ops_mcp.sandbox.remote.app import ROUTERS
 from tests.sandbox.remote_fixtures import (
     bearer,
     client,
@@ -15,8 +17,6 @@ from tests.sandbox.remote_fixtures import (
 )
 from tests.sandbox.remote_openapi import bearer_operations, concrete
 from tests.sandbox.test_remote_read_bodies_match_openapi import ID_BY_PATH, sample_ids
-
-from ops_mcp.sandbox.remote.app import ROUTERS
 
 pytestmark = pytest.mark.anyio
 

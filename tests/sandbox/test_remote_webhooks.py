@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
 from tests.sandbox.remote_fixtures import client, make_app, manager_id, records
 
 pytestmark = pytest.mark.anyio

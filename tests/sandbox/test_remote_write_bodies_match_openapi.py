@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from tests.sandbox.remote_fixtures import (
     NOW,
     bearer,

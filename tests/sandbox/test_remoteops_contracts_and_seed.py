@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import pytest
-from helpers_remoteops import conforms, first
 
 from ops_mcp.sandbox.remoteops import RemoteOpsSandboxSettings, create_remoteops_app
+
+from .helpers_remoteops import conforms, first
 
 pytestmark = pytest.mark.anyio
 
@@ -68,13 +68,10 @@ async def test_calls_transcripts_and_recordings(nw) -> None:  # type: ignore[no-
     assert voice["asset_match"]["confidence"] == 1.0
 
 
-def test_seed_is_deterministic_realistic_and_fast() -> None:
-    settings = RemoteOpsSandboxSettings(seed_date=date(2025, 3, 1))
-    started = time.perf_counter()
-    a = create_remoteops_app(settings).state.sandbox
-    elapsed = time.perf_counter() - started
+def test_seed_is_deterministic_and_realistic() -> None:
+    # How fast seeding is belongs to the benchmarks, not to a test.
+    a = create_remoteops_app(RemoteOpsSandboxSettings(seed_date=date(2025, 3, 1))).state.sandbox
     b = create_remoteops_app(RemoteOpsSandboxSettings(seed_date=date(2025, 3, 1))).state.sandbox
-    assert elapsed < 1.0
     for tenant_id, tenant in a.tenants.items():
         assert sorted(tenant.col("work_orders")) == sorted(b.tenants[tenant_id].col("work_orders"))
         wos = list(tenant.col("work_orders").values())

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from helpers_remoteops import first, ro_client
 
 from ops_mcp.sandbox.common import FaultSettings
 from ops_mcp.sandbox.remoteops import RemoteOpsSandboxSettings, create_remoteops_app
+
+from .helpers_remoteops import first, ro_client
 
 pytestmark = pytest.mark.anyio
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from helpers_remoteops import conforms, first, idem, new_work_order, ro_client
 
 from ops_mcp.sandbox.common.clock import ManualClock
 from ops_mcp.sandbox.remoteops import RemoteOpsSandboxSettings, create_remoteops_app
+
+from .helpers_remoteops import conforms, first, idem, new_work_order, ro_client
 
 pytestmark = pytest.mark.anyio
 

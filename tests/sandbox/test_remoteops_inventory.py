@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helpers_remoteops import conforms, first, idem, iso_in, technician
+
+from .helpers_remoteops import conforms, first, idem, iso_in, technician
 
 pytestmark = pytest.mark.anyio
 

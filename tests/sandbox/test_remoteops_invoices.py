@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helpers_remoteops import completed_work_order, conforms, first, idem, issued_invoice, move
+
+from .helpers_remoteops import completed_work_order, conforms, first, idem, issued_invoice, move
 
 pytestmark = pytest.mark.anyio
 

@@ -10,13 +10,14 @@ import time
 
 import httpx
 import pytest
-from helpers_remoteops import conforms, new_work_order, ro_client
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ops_mcp.sandbox.remoteops import RemoteOpsSandboxSettings, create_remoteops_app
+
+from .helpers_remoteops import conforms, new_work_order, ro_client
 
 pytestmark = pytest.mark.anyio
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from helpers_remoteops import (
+
+from .helpers_remoteops import (
     assign,
     completed_work_order,
     conforms,

@@ -10,8 +10,9 @@ import pytest
 from mcp import Client
 
 from ops_mcp.transports.stdio import build_stdio_server
+from tests.support.runtime import ERAS, backend_state, request_count
 
-from .conftest import ERAS, PEOPLE_OPS, backend_state
+from .conftest import PEOPLE_OPS
 
 pytestmark = pytest.mark.anyio
 
@@ -103,12 +104,12 @@ async def _approver(client) -> str:
 async def test_refused_calls_never_reach_the_upstream(make_runtime, mode, tool, arguments):
     runtime = make_runtime()
     server = build_stdio_server(runtime, "people-ops")
-    before = _request_count(runtime)
+    before = request_count(runtime)
     async with Client(server, mode=mode) as client:
         result = await client.call_tool(tool, arguments)
     assert result.is_error
     assert result.content[0].text == f"Unknown tool: {tool}"
-    assert _request_count(runtime) == before
+    assert request_count(runtime) == before
     last = runtime.audit.tail(1)[0].record
     assert (last.tool, last.decision) == (tool, "denied")
 
@@ -117,7 +118,7 @@ async def test_refused_calls_never_reach_the_upstream(make_runtime, mode, tool, 
 async def test_invalid_arguments_are_refused_before_any_request(make_runtime, mode):
     runtime = make_runtime()
     server = build_stdio_server(runtime, "people-ops")
-    before = _request_count(runtime)
+    before = request_count(runtime)
     async with Client(server, mode=mode) as client:
         bad_enum = await client.call_tool("remote_list_timeoff", {"status": "on_holiday"})
         missing = await client.call_tool("remote_approve_timeoff", {})
@@ -128,12 +129,12 @@ async def test_invalid_arguments_are_refused_before_any_request(make_runtime, mo
     assert "timeoff_id: required" in missing.content[0].text
     assert "not allowed" in traversal.content[0].text or "must match" in traversal.content[0].text
     assert "pagesize" in unknown.content[0].text and "page_size" in unknown.content[0].text
-    assert _request_count(runtime) == before
+    assert request_count(runtime) == before
     assert {r.record.decision for r in runtime.audit.tail(4)} == {"invalid"}
 
 
 async def test_burst_over_the_rate_limit_shows_no_429_to_the_agent(make_runtime):
-    runtime = make_runtime(remote_rate_limit=12, window_seconds=1.0)
+    runtime = make_runtime(sandbox={"remote_rate_limit": 12, "window_seconds": 1.0})
     server = build_stdio_server(runtime, "people-ops")
     async with Client(server, mode="legacy") as client:
         results = []
@@ -146,7 +147,7 @@ async def test_burst_over_the_rate_limit_shows_no_429_to_the_agent(make_runtime)
 
 async def test_a_5xx_injected_write_happens_exactly_once(make_runtime):
     agents = {"dispatch": {"areas": {"remoteops.customers": "full"}, "connections": {"remoteops": "northwind"}}}
-    runtime = make_runtime(agents=agents)
+    runtime = make_runtime(agents)
     state = backend_state(runtime, "remoteops")
     server = build_stdio_server(runtime, "dispatch")
     async with Client(server, mode="legacy") as client:
@@ -191,6 +192,3 @@ def test_audit_verify_detects_an_edited_row(make_runtime, tmp_path, capsys):
     assert main(["audit", "verify", "--config", str(config)]) == 1
     assert "TAMPERED at record 2" in capsys.readouterr().out
 
-
-def _request_count(runtime) -> int:
-    return sum(len(backend_state(runtime, b).requests) for b in ("remote", "remoteops"))

@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from .conftest import ERAS
+from tests.support.runtime import ERAS
 
 pytestmark = pytest.mark.anyio
 

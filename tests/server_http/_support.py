@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -11,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import uvicorn
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
@@ -19,8 +16,8 @@ from mcp.client.streamable_http import streamable_http_client
 from ops_mcp.config import load_settings
 from ops_mcp.runtime import build_runtime
 from ops_mcp.transports.agent_auth import AgentTokenStore
-from ops_mcp.transports.connections import uvicorn_config
-from ops_mcp.transports.http import create_app, free_port
+from ops_mcp.transports.http import create_app
+from tests.support.loopback import serving
 
 # hr reads and approves time off; dispatch has RemoteOps areas only (so no Remote events); both on the
 # embedded sandbox. No confirmation rules: these tests are about transport, identity and events.
@@ -61,7 +58,7 @@ def issue_token(config: Path, agent: str) -> str:
 class Served:
     base: str
     app: Any
-    server: uvicorn.Server
+    server: Any
 
     @property
     def state(self) -> Any:
@@ -85,24 +82,15 @@ def serve(config: Path, *, register_webhooks: bool = False, wrap_sandbox: Any = 
 
         sandbox = wrap_sandbox(embedded_sandbox_app(settings.sandbox))
     runtime = build_runtime(settings, sandbox_app=sandbox)
-    port = free_port()
-    if register_webhooks:
-        options["register_webhooks_at"] = f"http://127.0.0.1:{port}"
-    app = create_app(runtime, host="127.0.0.1", port=port, **options)
-    server = uvicorn.Server(uvicorn_config(app, settings.server.limits, host="127.0.0.1", port=port,
-                                           log_level="warning", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", app, server)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+
+    def app_for(port: int) -> Any:
+        if register_webhooks:
+            options["register_webhooks_at"] = f"http://127.0.0.1:{port}"
+        return create_app(runtime, host="127.0.0.1", port=port, **options)
+
+    # The production uvicorn settings (guarded connections, deadlines), as `ops-mcp serve` runs them.
+    with serving(make_app=app_for, limits=settings.server.limits) as served:
+        yield Served(served.url, served.app, served.server)
 
 
 def mcp_client(base: str, token: str | None, *, transport: str = "http", mode: str = "legacy",

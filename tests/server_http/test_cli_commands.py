@@ -13,6 +13,7 @@ import httpx
 from ops_mcp.cli import main
 from ops_mcp.config import load_settings
 from ops_mcp.transports.agent_auth import AgentTokenStore
+from tests.support.waiting import eventually_sync
 
 
 def test_agents_add_list_revoke(config_path, capsys) -> None:
@@ -54,12 +55,14 @@ def test_run_prints_url_and_token_and_serves(config_path) -> None:
         token = re.search(r"^\s+(omcp_\S+)$", text, re.M).group(1)
         assert '"mcpServers"' in text and '"--transport"' in text
         base = url.removesuffix("/mcp")
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             try:
-                if httpx.get(base + "/readyz").status_code == 200:
-                    break
+                return httpx.get(base + "/readyz").status_code == 200
             except httpx.TransportError:
-                time.sleep(0.1)
+                return False
+
+        assert eventually_sync(ready), "ops-mcp run never became ready"
         init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
         headers = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {token}"}

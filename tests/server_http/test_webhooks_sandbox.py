@@ -3,24 +3,14 @@ event reaches the agent allowed to read time off — and no other agent."""
 
 from __future__ import annotations
 
-import time
-
-import anyio
 import httpx
 import pytest
+
+from tests.support.waiting import eventually
 
 from ._support import connected, issue_token, serve
 
 pytestmark = pytest.mark.anyio
-
-
-async def _wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        await anyio.sleep(0.1)
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
@@ -30,7 +20,7 @@ async def test_timeoff_approval_reaches_only_the_allowed_agent(config_path, mode
         async def registered():
             return [r for r in served.state.registrations if r.backend == "remote" and r.ok]
 
-        assert await _wait_for(registered), served.state.registrations
+        assert await eventually(registered), served.state.registrations
 
         async with connected(served.base, hr, mode=mode) as client:
             listed = await client.call_tool("remote_list_timeoff", {"status": "requested"})
@@ -49,7 +39,7 @@ async def test_timeoff_approval_reaches_only_the_allowed_agent(config_path, mode
                 result = await client.call_tool("ops_list_events", {"types": ["timeoff.*"], "since": "5m"})
                 return [e for e in result.structured_content["events"] if e["type"] == "timeoff.approved"]
 
-            events = await _wait_for(seen)
+            events = await eventually(seen)
         assert events, "the approval's webhook never reached the receiver"
         assert events[0]["data"]["timeoff_id"] == timeoff["id"]
         assert events[0]["area"] == "remote.timeoff" and events[0]["tenant"] == "acme"

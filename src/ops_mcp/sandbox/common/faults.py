@@ -12,10 +12,16 @@ Which faults run the request matters for exactly-once tests:
 - ``non_json_rate``: runs the request, then answers an HTML 502 page as a proxy would.
 
 ``latency_ms`` is added to every request on top. ``/_sandbox/*`` routes are never faulted.
+
+A ``seed`` makes the draws reproducible: one sequence, in the order requests arrive. With ``per_request``
+as well, which fault a request gets is a function of the seed, the request itself (method, path, query,
+body) and how many times that same request arrived before: a retry draws afresh, and concurrent requests get
+the same faults whatever order they arrive in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Awaitable, Callable
@@ -44,6 +50,7 @@ class FaultSettings:
     timeout_rate: float = 0
     timeout_seconds: float = 30
     seed: int | None = None
+    per_request: bool = False  # with a seed: draw per request and its arrival count (see the module doc)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +67,10 @@ class FaultSettings:
                 if value is not None and not isinstance(value, int):
                     raise ValueError("seed must be an integer or null")
                 continue
+            if name == "per_request":
+                if not isinstance(value, bool):
+                    raise ValueError("per_request must be true or false")
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{name} must be a non-negative number")
             if name.endswith("_rate") and value > 1:
@@ -72,6 +83,8 @@ class FaultRecord:
     kind: str  # one of FAULT_KINDS, or "latency"
     method: str
     path: str
+    request: str = ""  # per_request: a digest of the request (method, path, query, body)
+    attempt: int = 0  # per_request: how many times that same request arrived before this one
 
 
 class SimulatedDisconnect(httpx.RemoteProtocolError):
@@ -134,16 +147,25 @@ class FaultInjector:
         self.applied: list[FaultRecord] = []
         self._rng = random.Random()
         self._seed_seen: object = object()
+        self._arrivals: dict[str, int] = {}
 
     def _rng_for(self, settings: FaultSettings) -> random.Random:
-        # Re-seed whenever the configured seed changes so a run with a seed is reproducible.
+        # Start afresh whenever the configured seed changes so a run with a seed is reproducible.
         if settings.seed != self._seed_seen:
             self._seed_seen = settings.seed
             self._rng = random.Random(settings.seed)
+            self._arrivals = {}
         return self._rng
 
-    def _pick(self, settings: FaultSettings) -> str | None:
-        draw = self._rng_for(settings).random()
+    def _draws_for(self, settings: FaultSettings, request: str) -> tuple[random.Random, int]:
+        """Per request: the draws of this arrival of ``request`` (its own stream, whatever else is running)."""
+        self._rng_for(settings)
+        attempt = self._arrivals.get(request, 0)
+        self._arrivals[request] = attempt + 1
+        return random.Random(f"{settings.seed}/{request}/{attempt}"), attempt
+
+    @staticmethod
+    def _pick(settings: FaultSettings, draw: float) -> str | None:
         edge = 0.0
         for kind in FAULT_KINDS:
             edge += float(getattr(settings, f"{kind}_rate"))
@@ -151,8 +173,8 @@ class FaultInjector:
                 return kind
         return None
 
-    def _record(self, kind: str, scope: Scope, path: str) -> None:
-        record = FaultRecord(kind, scope.get("method", ""), path)
+    def _record(self, kind: str, scope: Scope, path: str, request: str = "", attempt: int = 0) -> None:
+        record = FaultRecord(kind, scope.get("method", ""), path, request, attempt)
         self.applied.append(record)
         if self.on_fault is not None:
             self.on_fault(record)
@@ -171,14 +193,19 @@ class FaultInjector:
             self._record("latency", scope, path)
             await anyio.sleep(settings.latency_ms / 1000)
 
-        kind = self._pick(settings)
+        rng, request, attempt = self._rng_for(settings), "", 0
+        if settings.seed is not None and settings.per_request:
+            receive, body = await _buffered(receive)
+            request = _digest(scope, path, body)
+            rng, attempt = self._draws_for(settings, request)
+        kind = self._pick(settings, rng.random())
         if kind is None:
             await self.app(scope, receive, send)
             return
-        self._record(kind, scope, path)
+        self._record(kind, scope, path, request, attempt)
 
         if kind == "error":
-            status = self._rng.choice((500, 503))
+            status = rng.choice((500, 503))
             body, content_type = self.error_body(status)
             headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
             if status == 503:
@@ -189,7 +216,7 @@ class FaultInjector:
         if kind == "timeout":
             # The request is read in full first, as a server would: the client gives up during the sleep,
             # and the request still runs (and takes effect) after it.
-            receive = await _buffered(receive)
+            receive, _ = await _buffered(receive)
             await anyio.sleep(settings.timeout_seconds)
             await self.app(scope, receive, send)
             return
@@ -215,7 +242,7 @@ class FaultInjector:
         await send({"type": "http.response.body", "body": _HTML_502})
 
 
-async def _buffered(receive: Receive) -> Receive:
+async def _buffered(receive: Receive) -> tuple[Receive, bytes]:
     """Read the whole request body now; replay it to the app later (then the live channel)."""
     messages: list[Message] = []
     while True:
@@ -227,7 +254,13 @@ async def _buffered(receive: Receive) -> Receive:
     async def replay() -> Message:
         return messages.pop(0) if messages else await receive()
 
-    return replay
+    return replay, b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+
+def _digest(scope: Scope, path: str, body: bytes) -> str:
+    """What makes two requests "the same request" for seeded draws."""
+    parts = (scope.get("method", ""), path, scope.get("query_string", b"").decode("latin-1"))
+    return hashlib.sha256("\n".join(parts).encode() + b"\n" + body).hexdigest()[:16]
 
 
 def _with_length(headers: list[tuple[bytes, bytes]], length: int) -> list[tuple[bytes, bytes]]:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -215,10 +215,10 @@ def make_endpoint(op: Operation, state: RemoteOpsState) -> Callable[[Request], A
             response = problem_response(error, instance, request_id)
         except Exception:  # a bug in the emulator: answer like a real API would, and keep the log
             log.exception("unhandled error in %s", op.operation_id)
-            error = ApiError(500, "internal-error", "The sandbox failed unexpectedly; this is a bug.")
-            response = problem_response(error, instance, request_id)
+            failure = ApiError(500, "internal-error", "The sandbox failed unexpectedly; this is a bug.")
+            response = problem_response(failure, instance, request_id)
         if scope_key is not None:
-            state.idempotency.finish(scope_key, response.status_code, response.body,
+            state.idempotency.finish(scope_key, response.status_code, cast(bytes, response.body),
                                      {k.lower(): v for k, v in response.headers.items()})
         if op.method != "GET" and response.status_code < 300:
             state.save()

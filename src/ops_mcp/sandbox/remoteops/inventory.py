@@ -198,7 +198,7 @@ def _record_movement(ctx: Ctx, movement_type: str, part_id: str, quantity: int, 
         assert location_id
         decrease = movement_type == "consume" or direction == "decrease"
         balances = [_change(ctx, location_id, part_id, -quantity if decrease else quantity)]
-    movement = {
+    movement: dict[str, Any] = {
         "id": ctx.state.ids.new("mov"), "object": "stock_movement", "livemode": False, "type": movement_type,
         "part_id": part_id, "quantity": quantity, "direction": direction, "location_id": location_id,
         "from_location_id": from_id, "to_location_id": to_id, "work_order_id": wo_id, "reason": reason,
@@ -216,7 +216,8 @@ def plan_consumption(ctx: Ctx, wo: dict[str, Any], items: list[tuple[str, int, s
     """Check every part line before anything changes (used when completing a work order)."""
     needed: dict[tuple[str, str], int] = {}
     for i, (part_id, quantity, location_id) in enumerate(items):
-        if ctx.tenant.find("parts", part_id) is None or ctx.tenant.find("locations", location_id) is None:
+        if (ctx.tenant.find("parts", part_id) is None or location_id is None
+                or ctx.tenant.find("locations", location_id) is None):
             raise validation_failed([{"pointer": f"/parts_used/{i}", "code": "not-found",
                                       "detail": "unknown part_id or location_id (default: the lead technician's van)"}])
         needed[(location_id, part_id)] = needed.get((location_id, part_id), 0) + quantity

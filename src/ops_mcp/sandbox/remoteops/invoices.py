@@ -200,8 +200,8 @@ async def create_invoice(ctx: Ctx) -> Reply:
                                cycle["amount"], tenant.tax_rate_bp / 100, contract_id=contract["id"],
                                period={"start": cycle["period_start"], "end": cycle["period_end"]}))
     lines += extra
-    for n, line in enumerate(lines, start=1):
-        line["id"] = f"line_{n}"
+    for n, entry in enumerate(lines, start=1):
+        entry["id"] = f"line_{n}"
     customer_id = work_orders[0]["customer_id"] if work_orders else contract["customer_id"]  # type: ignore[index]
     invoice = {
         "id": ctx.state.ids.new("inv"), "object": "invoice", "number": None, "status": "draft",

@@ -226,7 +226,7 @@ class _Seeder:
                                     "Second report this month.")),
             work_type=work_type, priority=priority, billable=not maintenance,
             requires_signature=rng.random() < 0.3,
-            origin={"type": "contract", "contract_id": contract["id"]} if maintenance
+            origin={"type": "contract", "contract_id": contract["id"]} if maintenance and contract is not None
             else {"type": rng.choice(("manual", "portal", "api", "call"))})
         wo["updated_at"] = iso(created)
         t = created

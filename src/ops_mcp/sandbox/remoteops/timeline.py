@@ -31,7 +31,7 @@ def _summary(entry_type: str, details: dict[str, Any]) -> str:
 
 def add_entry(state: RemoteOpsState, tenant: Tenant, wo_id: str, entry_type: str, details: dict[str, Any],
               at: str | None = None, actor: dict[str, Any] | None = None) -> dict[str, Any]:
-    entry = {"id": state.ids.new("tle"), "object": "timeline_entry", "work_order_id": wo_id, "type": entry_type,
+    entry: dict[str, Any] = {"id": state.ids.new("tle"), "object": "timeline_entry", "work_order_id": wo_id, "type": entry_type,
              "occurred_at": at or iso(state.clock.now()), "actor": dict(actor or API_ACTOR),
              "summary": _summary(entry_type, details), "details": details}
     entries = tenant.timeline.setdefault(wo_id, [])

@@ -6,6 +6,7 @@ which is what lets an agent fix a request in one go.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -70,8 +71,10 @@ class Body:
             return default
         return value
 
-    def int(self, name: str, *, required: bool = False, minimum: int | None = None,
-            maximum: int | None = None, default: Any = None) -> Any:
+    # The readers below are named after the JSON types they read, so inside the class `str`, `int` and `bool`
+    # are those methods: annotations name the built-in types explicitly.
+    def int(self, name: builtins.str, *, required: builtins.bool = False, minimum: builtins.int | None = None,
+            maximum: builtins.int | None = None, default: Any = None) -> Any:
         value = self._get(name, required)
         if value is _MISSING:
             return default
@@ -83,7 +86,7 @@ class Body:
             return default
         return value
 
-    def number(self, name: str, *, required: bool = False, minimum: float | None = None,
+    def number(self, name: builtins.str, *, required: builtins.bool = False, minimum: float | None = None,
                exclusive_minimum: float | None = None, maximum: float | None = None, default: Any = None) -> Any:
         value = self._get(name, required)
         if value is _MISSING:
@@ -98,7 +101,7 @@ class Body:
             return default
         return value
 
-    def bool(self, name: str, *, required: bool = False, default: Any = None) -> Any:
+    def bool(self, name: builtins.str, *, required: builtins.bool = False, default: Any = None) -> Any:
         value = self._get(name, required)
         if value is _MISSING:
             return default
@@ -107,7 +110,7 @@ class Body:
             return default
         return value
 
-    def datetime(self, name: str, *, required: bool = False) -> datetime | None:
+    def datetime(self, name: builtins.str, *, required: builtins.bool = False) -> datetime | None:
         value = self._get(name, required)
         if value is _MISSING:
             return None
@@ -117,7 +120,7 @@ class Body:
             self.error(name, "format", "must be an RFC 3339 date-time such as 2025-01-31T09:00:00Z")
             return None
 
-    def date(self, name: str, *, required: bool = False) -> date | None:
+    def date(self, name: builtins.str, *, required: builtins.bool = False) -> date | None:
         value = self._get(name, required)
         if value is _MISSING:
             return None
@@ -127,8 +130,8 @@ class Body:
             self.error(name, "format", "must be a date YYYY-MM-DD")
             return None
 
-    def str_list(self, name: str, *, required: bool = False, min_items: int = 0, max_items: int = 100,
-                 enum: Iterable[str] | None = None) -> list[str] | None:
+    def str_list(self, name: builtins.str, *, required: builtins.bool = False, min_items: builtins.int = 0,
+                 max_items: builtins.int = 100, enum: Iterable[builtins.str] | None = None) -> list[builtins.str] | None:
         value = self._get(name, required)
         if value is _MISSING:
             return None
@@ -145,7 +148,7 @@ class Body:
                     self.error(f"{name}/{i}", "enum", f"must be one of: {', '.join(sorted(allowed))}")
         return value
 
-    def obj(self, name: str, *, required: bool = False) -> Body | None:
+    def obj(self, name: builtins.str, *, required: builtins.bool = False) -> Body | None:
         value = self._get(name, required)
         if value is _MISSING:
             return None
@@ -154,8 +157,8 @@ class Body:
             return None
         return Body(value, f"{self.pointer}/{name}", self.errors)
 
-    def obj_list(self, name: str, *, required: bool = False, min_items: int = 0,
-                 max_items: int = 100) -> list[Body] | None:
+    def obj_list(self, name: builtins.str, *, required: builtins.bool = False, min_items: builtins.int = 0,
+                 max_items: builtins.int = 100) -> list[Body] | None:
         value = self._get(name, required)
         if value is _MISSING:
             return None
@@ -170,5 +173,5 @@ class Body:
             items.append(Body(item, f"{self.pointer}/{name}/{i}", self.errors))
         return items
 
-    def raw(self, name: str) -> Any:
+    def raw(self, name: builtins.str) -> Any:
         return self.data.get(name)

@@ -37,7 +37,7 @@ def emit(state: RemoteOpsState, tenant: Tenant, event_type: str, obj: dict[str, 
     now = state.clock.now()
     data: dict[str, Any] = {"object": snapshot if snapshot is not None else public(obj),
                             "previous_attributes": previous or None}
-    event = {
+    event: dict[str, Any] = {
         "id": state.ids.new("evt"),
         "object": "event",
         "type": event_type,

@@ -412,14 +412,14 @@ async def _attachment_input(ctx: Ctx) -> tuple[Body, bytes | None, str | None, s
         return body, data, upload.filename or "upload", upload_type
     body = ctx.body()
     encoded = body.str("content_base64", required=True, max_len=MAX_ATTACHMENT_BYTES * 2)
-    data = None
+    decoded: bytes | None = None
     if encoded is not None:
         try:
-            data = base64.b64decode(encoded, validate=True)
+            decoded = base64.b64decode(encoded, validate=True)
         except ValueError:
             body.error("content_base64", "format", "must be base64")
     filename = body.str("filename", required=True, max_len=255)
-    return body, data, filename, body.str("content_type", required=True, enum=ATTACHMENT_TYPES)
+    return body, decoded, filename, body.str("content_type", required=True, enum=ATTACHMENT_TYPES)
 
 
 def _attachment_url(ctx: Ctx, attachment_id: str) -> tuple[str, str]:
