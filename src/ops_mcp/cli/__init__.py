@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import agents, approvals, audit, check, init, manifest, run, sandbox, serve, tools, webhooks
+from . import agents, approvals, audit, check, connect, init, manifest, run, sandbox, serve, tools, webhooks
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -15,7 +15,7 @@ DESCRIPTION = (
     "ops-mcp: a governed MCP tool server for Remote (HR) and RemoteOps (field service). "
     "Agents see only what their policy allows; every call is recorded in a tamper-evident audit log."
 )
-GROUPS = (init, serve, run, tools, check, agents, approvals, audit, webhooks, sandbox, manifest)
+GROUPS = (init, serve, run, tools, check, agents, approvals, audit, webhooks, connect, sandbox, manifest)
 
 
 def build_parser() -> argparse.ArgumentParser:
