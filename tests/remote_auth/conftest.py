@@ -1,8 +1,9 @@
-"""Fixtures for partner connections: the catalogue, a grant store under a fresh key."""
+"""Fixtures for partner connections: the catalogue, a grant store under a fresh key, a loopback sandbox."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 
 import pytest
 
@@ -27,3 +28,16 @@ def grants(tmp_path):
     store = SqliteGrantStore(tmp_path / "state" / GRANTS_FILE, SecretBox(base64.urlsafe_b64decode(new_key())))
     yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[tuple[str, object]]:
+    """A real loopback sandbox (both emulators, as `ops-mcp sandbox` serves them): (base URL, Remote state)."""
+    from ops_mcp.config import SandboxConfig
+    from ops_mcp.sandbox.app import create_sandbox_app
+    from ops_mcp.sandbox.embedded import sandbox_settings
+    from tests.support.loopback import serve_app
+
+    app = create_sandbox_app(sandbox_settings(SandboxConfig(remote_rate_limit=100_000)))
+    with serve_app(app) as base:
+        yield base, app.state.remote.state.sandbox

@@ -8,17 +8,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from mcp import Client
 
-from ops_mcp.config import SandboxConfig, load_settings
+from ops_mcp.config import load_settings
 from ops_mcp.runtime import build_runtime
-from ops_mcp.sandbox.app import create_sandbox_app
-from ops_mcp.sandbox.embedded import sandbox_settings
 from ops_mcp.secretbox import KEY_ENV
 from ops_mcp.transports.http import create_app
 from ops_mcp.transports.stdio import build_stdio_server
@@ -27,14 +24,6 @@ from tests.support.partner import consent, partner_connection, query_of, toml_co
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(180)]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[tuple[str, object]]:
-    """A real loopback sandbox (both emulators, as `ops-mcp sandbox` serves them)."""
-    app = create_sandbox_app(sandbox_settings(SandboxConfig(remote_rate_limit=100_000)))
-    with serve_app(app) as base:
-        yield base, app.state.remote.state.sandbox
 
 
 def company(remote_state, slug: str) -> str:
