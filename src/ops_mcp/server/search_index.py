@@ -23,6 +23,7 @@ from .search_vocabulary import (
     ACTIONS,
     DROP_LITERAL,
     LIST_CUES,
+    POSSESSIVE,
     QUESTION_WORDS,
     READ_PHRASES,
     SAME_STEM,
@@ -44,6 +45,9 @@ QUESTION_READ_BIAS = 0.7  # the same when the query is a question ("what is…",
 LIST_BONUS = 1.15  # list tools' score factor when the query asks "which…", "who…", "list…"
 ACTION_BONUS = 1.25  # the tool's action (first word of its name) is what the query's verbs ask for
 ACTION_MISMATCH = 0.85  # a write tool whose action is not the change the query's verbs ask for
+ACTION_TERM_WEIGHT = 0.3  # the change a query's verb asks for, as a term ("scrap" → cancel, delete)
+PERSON_WEIGHT = 0.3  # "employment_id" when the query is about one person ("Dan's", "her")
+PERSON_TERM = "employmentid"  # how terms() writes the parameter name employment_id, joined
 PHRASE_WORDS = 3  # synonyms and actions may be phrases of up to this many words
 
 
@@ -132,13 +136,16 @@ class SearchIndex:
 
     def search(self, query: str, limit: int = 5) -> list[Hit]:
         given = words(query)
-        weights = self._query_weights(given)
+        matched = _phrases(given, _ACTIONS)
+        actions = {a for targets, _span in matched for a in targets}
+        # The words of a phrasal verb ("call off", "changes to") say what to do, not what to find.
+        verb_words = {i for _targets, span in matched if len(span) > 1 for i in span}
+        weights = self._query_weights(given, verb_words, actions)
         if not weights:
             return []
         question = bool(given) and given[0] in QUESTION_WORDS and given[1:2] != ["you"]
         wants_write = not question and _asks_to_change(given)
         wants_list = not wants_write and any(w in LIST_CUES for w in given)
-        actions = {a for phrase in _phrases(given, ACTIONS) for a in ACTIONS[phrase]}
         hits: list[Hit] = []
         for name, tf in self._docs.items():
             score = 0.0
@@ -162,20 +169,25 @@ class SearchIndex:
         hits.sort(key=lambda h: (-h.score, h.name))
         return hits[:limit]
 
-    def _query_weights(self, given: list[str]) -> dict[str, float]:
+    def _query_weights(self, given: list[str], verb_words: set[int], actions: set[str]) -> dict[str, float]:
         weights: dict[str, float] = {}
-        for word in given:
-            if word in DROP_LITERAL:
-                continue
-            weight = WEAK_WEIGHT if word in WEAK_WORDS else 1.0
-            for term in terms(word):
+
+        def add(text: str, weight: float) -> None:
+            for term in terms(text):
                 if term in self._idf:
                     weights[term] = max(weights.get(term, 0.0), weight)
-        for phrase in _phrases(given, SYNONYMS):
-            for extra in SYNONYMS[phrase]:
-                for term in terms(extra):
-                    if term in self._idf:
-                        weights[term] = max(weights.get(term, 0.0), SYNONYM_WEIGHT)
+
+        for i, word in enumerate(given):
+            if word not in DROP_LITERAL:
+                add(word, WEAK_WEIGHT if word in WEAK_WORDS or i in verb_words else 1.0)
+        for extras, _span in _phrases(given, _SYNONYMS):
+            for extra in extras:
+                add(extra, SYNONYM_WEIGHT)
+        if POSSESSIVE & set(given) and PERSON_TERM in self._idf:
+            # "Dan's", "her": the task is about one person, so likely a tool taking an employment.
+            weights[PERSON_TERM] = max(weights.get(PERSON_TERM, 0.0), PERSON_WEIGHT)
+        for action in actions & WRITE_ACTIONS:  # "scrap the leave": the cancel and delete tools
+            add(action, ACTION_TERM_WEIGHT)
         return weights
 
 
@@ -187,19 +199,42 @@ def _asks_to_change(given: list[str]) -> bool:
     return False
 
 
-def _phrases(given: list[str], table: dict[str, tuple[str, ...]]) -> list[str]:
-    """The entries of ``table`` the query names, longest first: a phrase ("job title", "set up") takes
-    its words, so they do not also count alone ("job" → work order, "set" → update)."""
-    found: list[str] = []
+class _Table:
+    """A phrase table looked up by the words as typed, else by their stems ("reimbursed" finds
+    "reimburse", "bonuses" finds "bonus"); an entry for the typed form wins ("leaving" ≠ "leave")."""
+
+    def __init__(self, entries: dict[str, tuple[str, ...]], *, by_stem: bool = True) -> None:
+        self.raw = entries
+        self.stemmed: dict[str, tuple[str, ...]] = {}
+        for key, value in entries.items() if by_stem else ():
+            self.stemmed.setdefault(" ".join(stem(w) for w in key.split()), value)
+
+    def get(self, raw: str, stemmed: str) -> tuple[str, ...] | None:
+        found = self.raw.get(raw)
+        return found if found is not None else self.stemmed.get(stemmed)
+
+
+def _phrases(given: list[str], table: _Table) -> list[tuple[tuple[str, ...], range]]:
+    """What ``table`` says of the query's words and phrases (with the word positions), longest first:
+    a phrase ("job title", "set up") takes its words, so they do not also count alone ("job" → work
+    order, "set" → update)."""
+    stems = [stem(w) for w in given]
+    found: list[tuple[tuple[str, ...], range]] = []
     taken: set[int] = set()
     for n in range(PHRASE_WORDS, 0, -1):
         for i in range(len(given) - n + 1):
-            phrase = " ".join(given[i:i + n])
             span = set(range(i, i + n))
-            if phrase in table and not span & taken:
-                found.append(phrase)
+            if span & taken:
+                continue
+            value = table.get(" ".join(given[i:i + n]), " ".join(stems[i:i + n]))
+            if value is not None:
+                found.append((value, range(i, i + n)))
                 taken |= span
     return found
+
+
+# Actions only as typed: "starts", "invoices" are not the imperatives "start", "invoice".
+_SYNONYMS, _ACTIONS = _Table(SYNONYMS), _Table(ACTIONS, by_stem=False)
 
 
 def _action(tool: str) -> str:

@@ -17,15 +17,20 @@ STOPWORDS = wordset(
     "a an and are as at be by can could do does for from get give how i in is it its me my of on or our "
     "please show that the their them there these this those to us we what when where which who whose "
     "will with would you your all any one some has have had was were been being into per about tell "
-    "need want let lets just also than then out up not no yes"
+    "need needs needed want wants let lets just also than then out up not no yes"
 )
 
 # Words that say little about which tool is meant ("show the details of…"): they count a third.
-WEAK_WORDS = wordset("details detail information info data everything full current latest")
+WEAK_WORDS = wordset(
+    "details detail information info data everything full current latest last next previous recent recently "
+    "ago today yesterday week month year mistake"
+)
+# "Dan's" (split as "dan s"), "her", "his": the task is about one person.
+POSSESSIVE = wordset("s his her their")
 
 # A question ("which kinds of leave can I record?") asks to read, whatever verb it contains.
 QUESTION_WORDS = wordset("which what who whose how when where is are do does did can has have")
-LIST_CUES = wordset("which who list all any many")
+LIST_CUES = wordset("which who list all any many anybody anyone everyone everybody")
 
 WRITE_VERBS = wordset(
     "create add new make approve accept decline reject refuse cancel update change edit set modify delete remove "
@@ -59,8 +64,21 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "cancel": ("cancel", "delete", "void"), "delete": ("delete",), "remove": ("delete",), "stop": ("delete", "cancel"),
     "end": ("delete", "cancel"), "drop": ("delete",), "revoke": ("delete",), "withdraw": ("cancel", "delete"),
     "replay": ("replay", "redeliver"), "resend": ("replay", "redeliver"), "redeliver": ("redeliver", "replay"),
-    "record": ("record", "create"), "bill": ("create", "issue"), "invoice": ("create", "issue"),
+    "record": ("record", "create"), "bill": ("create", "issue"),
     "estimate": ("estimate",), "calculate": ("estimate",), "how much": ("estimate", "list"),
+    # the same, as people say it
+    "let through": ("approve",), "let it through": ("approve",), "pull up": ("get", "list"),
+    "look up": ("get", "list"), "bring up": ("get", "list"), "say yes": ("approve", "decide", "review"), "okay": ("approve", "review"),
+    "ok": ("approve", "review"), "go ahead": ("approve",), "green light": ("approve",), "agree": ("approve",),
+    "say no": ("decline", "decide", "review"), "no to": ("decline", "decide"),
+    "scrap": ("delete", "cancel", "void"), "pull": ("delete",), "strip": ("delete",), "take away": ("delete",),
+    "get rid": ("delete",), "call off": ("cancel", "delete"), "hold off": ("cancel",), "kill": ("delete", "cancel"),
+    "bump": ("update",), "shift": ("update",), "point": ("update",), "pause": ("update",), "resume": ("update",),
+    "fill in": ("update",), "fill": ("update",), "changes to": ("update",), "changed to": ("update",),
+    "is now": ("update",), "from now on": ("update",), "now part": ("update",), "swap": ("update",),
+    "bring on": ("create",), "spin up": ("create",), "top up": ("create",), "put in": ("create",),
+    "parting ways": ("create",), "let go": ("create",), "lay off": ("create",),
+    "book on": ("assign",), "send to": ("assign",), "put on": ("assign",),
     "invite": ("invite",), "invitation": ("invite",), "send back": ("send",), "validate": ("validate",),
     "send": ("send", "invite", "issue", "redeliver", "replay"),
 }
@@ -95,7 +113,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "accrue": ("leave_policy", "balance"),
     "accrual": ("leave_policy", "balance"),
     "accrues": ("leave_policy", "balance"),
-    "policy": ("leave_policy",),
     "kind": ("type",),
     "kinds": ("types",),
     "categories": ("types", "categories"),
@@ -119,6 +136,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "onboard": ("invite", "employment", "onboarding"),
     "candidate": ("employment", "onboarding"),
     "withdrew": ("cancel", "onboarding"),
+    "offer": ("onboarding", "employment"),
+    "fell through": ("cancel", "onboarding"),
+    "declined our offer": ("cancel", "onboarding"),
     "freelancer": ("contractor",),
     "freelancers": ("contractor",),
     "contractors": ("contractor",),
@@ -139,6 +159,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "resigning": ("resignation", "offboarding"),
     "notice": ("resignation", "offboarding"),
     "last day": ("offboarding", "resignation", "termination"),
+    "last day to": ("cutoff", "payroll_calendar"),
+    "deadline": ("cutoff", "payroll_calendar"),
+    "cut off": ("cutoff", "payroll_calendar"),
+    "payments go out": ("payment", "payroll_calendar"),
+    "way out": ("offboarding", "resignation", "termination"),
+    "parting ways": ("offboarding", "termination"),
+    "handed in": ("resignation", "offboarding"),
     "last working day": ("offboarding", "resignation", "termination"),
     "fire": ("termination", "offboarding"),
     "terminate": ("termination", "offboarding"),
@@ -150,6 +177,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     # probation
     "trial period": ("probation",),
     "extend": ("extension",),
+    "longer": ("extension",),
+    "more time": ("extension",),
+    "more months": ("extension",),
+    "more weeks": ("extension",),
     "passed": ("completion", "letter"),
     "confirmation letter": ("completion", "letter"),
     # personal details, the v2 employment blocks
@@ -178,8 +209,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "reports to": ("manager_id",),
     "work email": ("work_email",),
     "billing frequency": ("pricing_plan_details",),
-    "quarterly": ("billing_frequency", "pricing_plan_details"),
-    "annually": ("billing_frequency", "pricing_plan_details"),
+    "quarterly billing": ("billing_frequency", "pricing_plan_details"),
+    "annual billing": ("billing_frequency", "pricing_plan_details"),
+    "monthly billing": ("billing_frequency", "pricing_plan_details"),
     "working hours": ("contract_details",),
     # pay, payroll and incentives
     "pay": ("payment", "payroll", "payslip"),
@@ -226,6 +258,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "receipt": ("expense", "receipt"),
     "receipts": ("expense", "receipt"),
     "spent": ("expense",),
+    "claimed": ("expense",),
     "spend": ("expense",),
     "mileage": ("expense",),
     "ticket": ("work_order", "expense"),
@@ -243,10 +276,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "abroad": ("work_authorization",),
     "another country": ("work_authorization",),
     "work from": ("work_authorization",),
+    "working from": ("work_authorization",),
+    "working in": ("work_authorization",),
+    "work abroad": ("work_authorization",),
     "work permit": ("work_authorization",),
     "right to work": ("work_authorization",),
     "nomad": ("work_authorization",),
     "custom": ("custom_field",),
+    "field": ("custom_field",),
     "cost center": ("custom_field",),
     "attribute": ("custom_field",),
     # company, managers, structure
@@ -260,6 +297,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "hr": ("company_manager",),
     "team": ("department",),
     "teams": ("department",),
+    "part of": ("department_id",),
     "org chart": ("company_structure", "department"),
     "hierarchy": ("company_structure",),
     "entity": ("legal_entity",),
@@ -287,6 +325,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "fee": ("billing", "invoice"),
     "fees": ("billing", "invoice"),
     "statement": ("billing_document",),
+    "charge": ("billing_document", "billing"),
+    "charged": ("billing_document", "billing"),
+    "charges": ("billing_document", "billing"),
     "refund": ("credit", "credit_note"),
     "credit": ("credit_note",),
     # field service (RemoteOps)
