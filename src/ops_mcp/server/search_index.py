@@ -21,9 +21,12 @@ from dataclasses import dataclass
 from ..catalogue.models import Endpoint
 from .search_vocabulary import (
     ACTIONS,
+    CLAUSE_OPENERS,
     DROP_LITERAL,
     LIST_CUES,
+    NOUN_OR_VERB,
     POSSESSIVE,
+    PRONOUNS,
     QUESTION_WORDS,
     READ_PHRASES,
     SAME_STEM,
@@ -52,6 +55,7 @@ PHRASE_WORDS = 3  # synonyms and actions may be phrases of up to this many words
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_CLAUSE_BREAK = re.compile(r"[,;:!?]|\.\s|\s[—–-]\s")
 
 
 def stem(word: str) -> str:
@@ -86,6 +90,17 @@ def words(text: str) -> list[str]:
     return out
 
 
+def clause_starts(text: str) -> set[int]:
+    """Positions (in ``words(text)``) of the first word of each clause: after , ; : ! ? a full stop or a dash."""
+    starts, position = set(), 0
+    for clause in _CLAUSE_BREAK.split(text):
+        found = words(clause)
+        if found:
+            starts.add(position)
+        position += len(found)
+    return starts
+
+
 def terms(text: str) -> list[str]:
     """Stems, plus the plural form itself: "countries" then prefers List Countries over Get Country Form."""
     out: list[str] = []
@@ -117,6 +132,9 @@ class SearchIndex:
         self._write: dict[str, bool] = {}
         self._list: dict[str, bool] = {}
         self._action: dict[str, str] = {}
+        endpoints = list(endpoints)
+        # The back ends' own names ("in Remote") say nothing about which of their tools is meant.
+        self._weak = WEAK_WORDS | {e.tool.split("_", 1)[0] for e in endpoints}
         for endpoint in endpoints:
             tf = _document(endpoint, area_titles.get(endpoint.area, ""), area_descriptions.get(endpoint.area, ""))
             self._docs[endpoint.tool] = tf
@@ -136,9 +154,11 @@ class SearchIndex:
 
     def search(self, query: str, limit: int = 5) -> list[Hit]:
         given = words(query)
-        matched = _phrases(given, _ACTIONS)
+        matched = _verb_phrases(given, clause_starts(query))
         actions = {a for targets, _span in matched for a in targets}
-        # The words of a phrasal verb ("call off", "changes to") say what to do, not what to find.
+        if "create" in actions and POSSESSIVE & set(given):
+            actions.add("update")  # "add Sven's tax id", "record Dan's serial in his field": a change to a person
+        # The words of a phrasal verb ("call off", "put it in") say what to do, not what to find.
         verb_words = {i for _targets, span in matched if len(span) > 1 for i in span}
         weights = self._query_weights(given, verb_words, actions)
         if not weights:
@@ -179,7 +199,7 @@ class SearchIndex:
 
         for i, word in enumerate(given):
             if word not in DROP_LITERAL:
-                add(word, WEAK_WEIGHT if word in WEAK_WORDS or i in verb_words else 1.0)
+                add(word, WEAK_WEIGHT if word in self._weak or i in verb_words else 1.0)
         for extras, _span in _phrases(given, _SYNONYMS):
             for extra in extras:
                 add(extra, SYNONYM_WEIGHT)
@@ -231,6 +251,18 @@ def _phrases(given: list[str], table: _Table) -> list[tuple[tuple[str, ...], ran
                 found.append((value, range(i, i + n)))
                 taken |= span
     return found
+
+
+def _verb_phrases(given: list[str], starts: set[int]) -> list[tuple[tuple[str, ...], range]]:
+    """The actions the query's verbs ask for; a pronoun inside a phrasal verb is skipped ("put it in",
+    "let it through", "call them off"), its span covers it."""
+    kept = [i for i, word in enumerate(given) if word not in PRONOUNS]
+    found = _phrases([given[i] for i in kept], _ACTIONS)
+    spans = [(targets, range(kept[span[0]], kept[span[-1]] + 1)) for targets, span in found]
+    # "record", "request", "file" are nouns as often as verbs: verbs only where a clause starts.
+    return [(targets, span) for targets, span in spans
+            if given[span.start] not in NOUN_OR_VERB or span.start in starts
+            or given[span.start - 1] in CLAUSE_OPENERS]
 
 
 # Actions only as typed: "starts", "invoices" are not the imperatives "start", "invoice".

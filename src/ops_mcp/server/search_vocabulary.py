@@ -25,6 +25,14 @@ WEAK_WORDS = wordset(
     "details detail information info data everything full current latest last next previous recent recently "
     "ago today yesterday week month year mistake"
 )
+# Words that are nouns as often as verbs ("the leave request", "her employment record"): they ask for
+# an action only where a clause starts (first word, or after one of CLAUSE_OPENERS).
+NOUN_OR_VERB = wordset("request record file log book pay bill open set start end point field claim raise "
+                       "return check schedule issue invoice order")
+CLAUSE_OPENERS = wordset("and then please to you also now")
+
+# Skipped inside phrasal verbs: "put it in" is "put in".
+PRONOUNS = wordset("it them him her this that these those")
 # "Dan's" (split as "dan s"), "her", "his": the task is about one person.
 POSSESSIVE = wordset("s his her their")
 
@@ -79,6 +87,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "bring on": ("create",), "spin up": ("create",), "top up": ("create",), "put in": ("create",),
     "parting ways": ("create",), "let go": ("create",), "lay off": ("create",),
     "book on": ("assign",), "send to": ("assign",), "put on": ("assign",),
+    "brought back": ("return",), "came back": ("return",), "give back": ("return",), "hand back": ("return",),
+    "returned": ("return",), "bring back": ("return",),
     "invite": ("invite",), "invitation": ("invite",), "send back": ("send",), "validate": ("validate",),
     "send": ("send", "invite", "issue", "redeliver", "replay"),
 }
@@ -196,6 +206,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "iban": ("bank_account_details",),
     "swift": ("bank_account_details",),
     "tax id": ("administrative_details",),
+    "tax identification": ("administrative_details",),
+    "tax number": ("administrative_details", "tax_number"),
+    "social security": ("administrative_details",),
+    "ssn": ("administrative_details",),
     "children": ("administrative_details",),
     "dependents": ("administrative_details",),
     "marital": ("administrative_details",),
@@ -306,6 +320,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "organisation": ("company",),
     "organization": ("company",),
     "registered": ("company", "registration_number"),
+    "company profile": ("company",),
+    "employment record": ("employment",),
+    "employment records": ("employment",),
     "who am i": ("identity",),
     "token": ("identity",),
     "country": ("countries",),
