@@ -188,3 +188,19 @@ async def test_connect_via_the_running_server(tmp_path, sandbox):
     store = open_grant_store(load_settings(path))
     assert store.get("remote", "acme").company_id == company(remote, "acme")
     store.close()
+
+
+def test_check_probes_what_each_connection_may_read(tmp_path, sandbox, capsys):
+    from ops_mcp.cli import main
+    from tests.support.partner import PARTNER_ID, PARTNER_SECRET
+
+    base, remote = sandbox
+    path = config(tmp_path, base, remote)
+    with path.open("a") as handle:
+        handle.write(f'\n[backends.remote.connections.partner]\nbase_url = "{base}/remote"\n'
+                     f'oauth = {{ client_id = "{PARTNER_ID}", client_secret = "{PARTNER_SECRET}" }}\n')
+    code = main(["check", "--config", str(path)])
+    out = capsys.readouterr().out
+    assert code == 1  # acme has no stored consent yet
+    assert f"Remote (partner) via {base}/remote: reachable" in out
+    assert "Remote (acme)" in out and "`ops-mcp connect remote --connection acme`" in out

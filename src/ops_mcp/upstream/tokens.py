@@ -73,6 +73,15 @@ def credential_for(connection: Connection, kind: str | None) -> str:
     return PARTNER
 
 
+def serves(connection: Connection, kind: str | None) -> bool:
+    """Whether ``connection`` may run an operation of ``kind`` at all (see ``credential_for``)."""
+    try:
+        credential_for(connection, kind)
+    except AuthError:
+        return False
+    return True
+
+
 @dataclass
 class _Token:
     access_token: str = field(repr=False)
