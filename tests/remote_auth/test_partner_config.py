@@ -76,3 +76,20 @@ def test_company_id_on_a_back_end_with_one_kind_of_token_is_refused(tmp_path):
         build_runtime(settings)
     assert str(exc.value).startswith("backends.remoteops.connections.northwind.company_id:")
     assert "one kind of token" in str(exc.value)
+
+
+def test_connect_needs_a_partner_connection_for_a_company_outside_the_process(tmp_path):
+    from ops_mcp.authorization.flow import ConnectError, check_connectable
+
+    key_file = write_key_file(tmp_path / "keys")
+    runtime = _build(tmp_path, {"acme": partner_connection("c-acme", label="Acme GmbH"),
+                                "token": {"token": "ra_test_acme_7f3c9a2e51d84b06c1e5"}}, key_file)
+    check_connectable(runtime.tenants.get("remote", "acme"))
+    with pytest.raises(ConnectError, match="not a partner connection for a company"):
+        check_connectable(runtime.tenants.get("remote", "token"))
+    embedded = build_runtime(Settings(
+        storage={"dir": str(tmp_path / "state2")}, secrets={"key_file": str(key_file)},
+        backends={"remote": {"connections": {"acme": partner_connection("c-acme", label="Acme GmbH")}},
+                  "remoteops": {"enabled": False}}))
+    with pytest.raises(ConnectError, match="embedded sandbox"):
+        check_connectable(embedded.tenants.get("remote", "acme"))

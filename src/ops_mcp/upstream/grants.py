@@ -58,6 +58,7 @@ class SqliteGrantStore:
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.touch(mode=0o600, exist_ok=True)  # owner-only, though every token in it is sealed
             db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(

@@ -21,6 +21,8 @@ Tokens are never logged or returned in results; ``auth.py`` puts them on request
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +34,7 @@ from .connection import Connection
 from .errors import parse_body
 from .grants import GrantStore, GrantUnreadable, StoredGrant
 
+log = logging.getLogger("ops_mcp.upstream.tokens")
 COMPANY, CLIENT_CREDENTIALS, ANY = "company", "client_credentials", "any"
 # The credentials a connection can hold.
 STATIC, COMPANY_GRANT, PARTNER = "static", "company_grant", "partner"
@@ -177,7 +180,12 @@ class TokenProvider:
         rotated = body.get("refresh_token")
         if isinstance(rotated, str) and rotated and rotated != stored.refresh_token:
             grant = StoredGrant(stored.company_id, rotated, self._clock())
-            await anyio.to_thread.run_sync(self._put_grant, connection, grant)
+            try:
+                await anyio.to_thread.run_sync(self._put_grant, connection, grant)
+            except (OSError, sqlite3.Error) as exc:
+                # The access token is good for its lifetime; the next refresh will say what to do.
+                log.warning("could not store the rotated refresh token of %s/%s: %s",
+                            connection.backend, connection.name, type(exc).__name__)
         return self._token(body)
 
     async def _refresh(self, connection: Connection, stored: StoredGrant) -> dict:
