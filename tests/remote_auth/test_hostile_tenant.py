@@ -127,14 +127,16 @@ async def deployment(tmp_path, sandbox):
     base, state = sandbox
     acme, globex = (state.company_by_slug(s)["id"] for s in ("acme", "globex"))
     connections = {"acme": partner_connection(acme, label="Acme GmbH", per_minute=100_000),
-                   "globex": partner_connection(globex, label="Globex Ltd", per_minute=100_000)}
+                   "globex": partner_connection(globex, label="Globex Ltd", per_minute=100_000),
+                   "partner": {"label": "Partner", "oauth": partner_connection(acme, label="")["oauth"]}}
     path = toml_config(tmp_path / "ops-mcp.toml", state_dir=tmp_path / "state",
                        key_file=write_key_file(tmp_path / "keys"), remote_base=f"{base}/remote",
                        connections=connections)
     with path.open("a") as handle:
-        for agent, mode in (("hostile", "static"), ("hostile-discovery", "discovery")):
+        for agent, mode, tenant in (("hostile", "static", "acme"), ("hostile-discovery", "discovery", "acme"),
+                                    ("hostile-partner", "static", "partner")):
             handle.write(f'\n[agents.{agent}]\nareas = {{ "remote.*" = "read" }}\ntool_mode = "{mode}"\n'
-                         'connections = { remote = "acme" }\n')
+                         f'connections = {{ remote = "{tenant}" }}\n')
     runtime = build_runtime(load_settings(path))
     async with httpx.AsyncClient() as browser:
         for name in ("acme", "globex"):
@@ -184,3 +186,19 @@ async def test_partner_level_tools_are_refused_to_a_company_bound_agent(deployme
         result = await agent.call_tool("remote_list_companies", {})
     assert result.is_error and "Globex" not in seen(result)
     assert "partner-level operation" in seen(result) and len(state.requests) == before
+
+
+async def test_an_agent_on_a_partner_level_connection_reads_no_company_data(deployment):
+    """The old way ("oauth" without a company): the client-credentials token never reaches company data."""
+    runtime, state, _acme, globex = deployment
+    leaks = markers(state, globex, _acme) - {"Globex Ltd"}  # the partner's own list of companies names it
+    company_reads = [e for e in READ_TOOLS if e.token_kind == "company"]
+    before = len(state.requests)
+    async with Client(build_stdio_server(runtime, "hostile-partner")) as agent:
+        for endpoint in company_reads:
+            result = await agent.call_tool(endpoint.tool, hostile_arguments(endpoint, owned(state, globex), globex))
+            assert result.is_error and "partner-level (no company_id)" in seen(result), endpoint.tool
+            assert not {m for m in leaks if m in seen(result)}
+        countries = await agent.call_tool("remote_list_countries", {})
+    assert not countries.is_error
+    assert len(state.requests) == before + 2  # only the client-credentials grant and the countries list
