@@ -33,18 +33,33 @@ class _Strict(BaseModel):
 
 
 class OAuthConfig(_Strict):
-    client_id: str
+    """A partner's OAuth client. Paths are relative to the connection's base_url."""
+
+    client_id: str = Field(min_length=1)
     client_secret: SecretStr
     scope: str | None = None
-    token_path: str = "/auth/oauth2/token"
+    token_path: str = Field(default="/auth/oauth2/token", pattern=r"^/")
+    authorize_path: str = Field(default="/auth/oauth2/authorize", pattern=r"^/")
+    redirect_uri: str | None = Field(
+        default=None, pattern=r"^https?://",
+        description="Where the back end sends the company admin after consent when `ops-mcp connect --via "
+        "server` is used (default: the server's public URL + /oauth/callback/<backend>).",
+    )
 
 
 class ConnectionConfig(_Strict):
-    """One tenant of one back end. No ``base_url`` means the embedded sandbox."""
+    """One tenant of one back end. No ``base_url`` means the embedded sandbox.
+
+    A partner connection bound to one company sets ``oauth`` and ``company_id``; its refresh token is
+    stored (encrypted) by ``ops-mcp connect <backend> --connection <name>``. ``oauth`` without
+    ``company_id`` is a partner-level connection (partner operations and reference data only).
+    """
 
     base_url: str | None = None
     token: SecretStr | None = None
     oauth: OAuthConfig | None = None
+    company_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
+                                   description="The company this partner connection acts for.")
     label: str | None = None
     budget_key: str | None = Field(
         default=None, description="Connections with the same key share one rate-limit budget (Remote: the company)."
@@ -90,6 +105,14 @@ class CatalogueConfig(_Strict):
 
 class StorageConfig(_Strict):
     dir: Path | None = None
+
+
+class SecretsConfig(_Strict):
+    """The key that encrypts stored secrets (refresh tokens). ``$OPS_MCP_SECRET_KEY`` overrides it."""
+
+    key_file: Path | None = Field(
+        default=None, description="A file holding the key, outside the state dir (relative to the config file)."
+    )
 
 
 class AuditConfig(_Strict):
@@ -191,6 +214,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPS_MCP_", env_nested_delimiter="__", extra="forbid")
 
     storage: StorageConfig = StorageConfig()
+    secrets: SecretsConfig = SecretsConfig()
     catalogue: CatalogueConfig = CatalogueConfig()
     backends: dict[str, BackendConfig] = {}
     agents: dict[str, AgentConfig] = {}
@@ -221,6 +245,12 @@ class Settings(BaseSettings):
             return self.config_path.parent.resolve() / ".ops-mcp"
         data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
         return Path(data_home) / "ops-mcp"
+
+    def secret_key_file(self) -> Path | None:
+        if self.secrets.key_file is None:
+            return None
+        base = self.config_path.parent if self.config_path else Path.cwd()
+        return (base / self.secrets.key_file.expanduser()).resolve()
 
     def extra_manifests(self) -> list[Path]:
         base = self.config_path.parent if self.config_path else Path.cwd()

@@ -36,6 +36,7 @@ from .upstream.lazy import LazyUpstream
 
 if TYPE_CHECKING:
     from .upstream.client import UpstreamClient
+    from .upstream.grants import SqliteGrantStore as GrantStoreLike
 
 AUDIT_FILE = "audit.sqlite3"
 APPROVALS_FILE = "approvals.sqlite3"
@@ -61,6 +62,7 @@ class Runtime:
     sandbox_app: Any = None
     prompts: PromptLibrary | None = None
     tracing: Tracing | None = None
+    grants: GrantStoreLike | None = None  # refresh tokens of partner connections bound to a company
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -112,6 +114,8 @@ class Runtime:
         self.audit.close()
         self.approvals.close()
         self.events.close()
+        if self.grants is not None:
+            self.grants.close()
 
 
 def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
@@ -127,7 +131,8 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
         from .sandbox.embedded import embedded_sandbox_app
 
         sandbox_app = embedded_sandbox_app(settings.sandbox)
-    upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing))
+    grants = _grant_store(settings, tenants)
+    upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants))
     state_dir = settings.state_dir()
     redaction = Redaction(_redact_fields(settings), tenants.secrets)
     audit = AuditStore(state_dir / AUDIT_FILE, secrets=tenants.secrets)
@@ -149,11 +154,20 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     prompts = PromptLibrary(load_prompts(manifest_dir()), via_meta_tools=discovery.discovery_on)
     return Runtime(settings, catalogue, policies, tenants, upstream, audit, redaction, recorder, approvals,
                    confirmer, executor, tools, discovery, events, feed, sandbox_app=sandbox_app, prompts=prompts,
-                   tracing=tracing)
+                   tracing=tracing, grants=grants)
 
 
-def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants,
-                   sandbox_app: Any, tracing: Tracing | None = None) -> UpstreamClient:
+def _grant_store(settings: Settings, tenants: Tenants) -> GrantStoreLike | None:
+    """The encrypted refresh-token store, when a partner connection is bound to a company (opened lazily)."""
+    if not tenants.company_grants():
+        return None
+    from .authorization.stores import open_grant_store
+
+    return open_grant_store(settings)
+
+
+def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants, sandbox_app: Any,
+                   tracing: Tracing | None = None, grants: GrantStoreLike | None = None) -> UpstreamClient:
     from .upstream import ClientLimits, UpstreamClient
 
     profiles = {name: manifest.backend for name, manifest in catalogue.items()}
@@ -166,7 +180,7 @@ def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: 
         from .sandbox.transport import SandboxRoutingTransport
 
         transport = SandboxRoutingTransport(sandbox_app, SANDBOX_HOST)
-    return UpstreamClient(profiles, transport=transport, limits=limits, catalogue=catalogue,
+    return UpstreamClient(profiles, transport=transport, limits=limits, catalogue=catalogue, grants=grants,
                           wrap_transport=tracing.http_transport if tracing else None)
 
 

@@ -1,8 +1,10 @@
 """Tenants: each named connection of each back end, with the name people see, and which one every
 agent is bound to.
 
-A connection carries exactly one tenant's credential. Each agent reaches one connection per back end
-(the one named in its config, or the only one), so an agent can never choose another tenant.
+A connection carries exactly one tenant's credential: a customer API token, a partner client bound to
+one company (``oauth`` + ``company_id``; its refresh token is stored encrypted by ``ops-mcp connect``),
+or a partner client alone (partner-level). Each agent reaches one connection per back end (the one
+named in its config, or the only one), so an agent can never choose another tenant.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ class Tenants:
     def __len__(self) -> int:
         return len(self._tenants)
 
+    def company_grants(self) -> list[Tenant]:
+        """Partner connections bound to a company: their refresh tokens live in the grant store."""
+        return [t for t in self.all() if t.connection.company_id is not None and t.connection.token is None]
+
     @property
     def any_embedded(self) -> bool:
         return any(t.embedded for t in self._tenants.values())
@@ -71,7 +77,31 @@ def build_tenants(settings: Settings, catalogue: dict[str, Manifest]) -> Tenants
             continue
         for name, conn in config.all_connections().items():
             tenants[(backend, name)] = _tenant(backend, name, conn, manifest, settings)
-    return Tenants(tenants)
+    found = Tenants(tenants)
+    if found.company_grants():
+        check_secret_key(settings, found.company_grants()[0])
+    return found
+
+
+def connection_key(backend: str, name: str) -> str:
+    """The config key of a connection, for messages."""
+    return f"backends.{backend}" + ("" if name == DEFAULT_CONNECTION else f".connections.{name}")
+
+
+def check_secret_key(settings: Settings, tenant: Tenant) -> None:
+    """Partner connections bound to a company keep refresh tokens encrypted: the key must be usable now."""
+    import importlib.util
+
+    from .secretbox import SecretKeyError, load_secret_key
+
+    where = connection_key(tenant.backend, tenant.name)
+    if importlib.util.find_spec("cryptography") is None:
+        raise ConfigError(f"{where}: keeping its refresh token encrypted needs the 'cryptography' package: "
+                          "pip install 'ops-mcp[partner]'")
+    try:
+        load_secret_key(settings.secret_key_file(), settings.state_dir())
+    except SecretKeyError as exc:
+        raise ConfigError(f"{where}.company_id: its refresh token is stored encrypted, but {exc}") from None
 
 
 def bind_agent(agent: str, wanted: dict[str, str], tenants: Tenants, catalogue: dict[str, Manifest],
@@ -106,7 +136,8 @@ def bind_agent(agent: str, wanted: dict[str, str], tenants: Tenants, catalogue: 
 
 
 def _tenant(backend: str, name: str, conn: ConnectionConfig, manifest: Manifest, settings: Settings) -> Tenant:
-    where = f"backends.{backend}" + ("" if name == DEFAULT_CONNECTION else f".connections.{name}")
+    where = connection_key(backend, name)
+    _check_credentials(where, conn, manifest)
     token = conn.token.get_secret_value() if conn.token else None
     label = conn.label or name
     per_minute = conn.per_minute
@@ -125,13 +156,29 @@ def _tenant(backend: str, name: str, conn: ConnectionConfig, manifest: Manifest,
             client_secret=conn.oauth.client_secret.get_secret_value(),
             token_path=conn.oauth.token_path,
             scope=conn.oauth.scope,
+            authorize_path=conn.oauth.authorize_path,
         )
     connection = Connection(
         name=name, backend=backend, base_url=base_url, token=token, oauth=oauth,
         budget_key=conn.budget_key or f"{backend}:{base_url}:{name}", per_minute=per_minute, label=label,
-        timeout=conn.timeout,
+        timeout=conn.timeout, company_id=conn.company_id,
     )
     return Tenant(backend=backend, name=name, label=label, embedded=embedded, connection=connection)
+
+
+def _check_credentials(where: str, conn: ConnectionConfig, manifest: Manifest) -> None:
+    """One credential per connection, and a company only where the back end has company tokens."""
+    if conn.token is not None and conn.oauth is not None:
+        raise ConfigError(f"{where}: set token (a customer API token) or oauth (a partner client), not both: "
+                          "a connection holds one tenant's credential")
+    if conn.company_id is None:
+        return
+    if not any(e.token_kind for e in manifest.endpoints):
+        raise ConfigError(f"{where}.company_id: {manifest.backend.title} has one kind of token; company_id "
+                          "does not apply (remove it)")
+    if conn.oauth is None:
+        raise ConfigError(f"{where}.company_id: a company is named only for a partner connection: add "
+                          f"[{where}.oauth] client_id and client_secret (a customer API token needs no company_id)")
 
 
 def _embedded(where: str, backend: str, name: str, conn: ConnectionConfig, manifest: Manifest,

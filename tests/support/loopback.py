@@ -20,12 +20,20 @@ HOST = "127.0.0.1"
 START_TIMEOUT_S = 60  # a bound on a loaded machine, not an expectation
 
 
-def bound_socket(host: str = HOST) -> socket.socket:
-    """A TCP socket bound to a free port on ``host``; uvicorn listens on it."""
+def bound_socket(host: str = HOST, port: int = 0) -> socket.socket:
+    """A TCP socket bound to ``port`` (a free one by default) on ``host``; uvicorn listens on it."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
+    sock.bind((host, port))
     return sock
+
+
+def free_port(host: str = HOST) -> int:
+    """A port that was free a moment ago, for a config that must name it before its server starts (prefer
+    ``serving(make_app=...)``, which binds first and cannot race)."""
+    with bound_socket(host) as sock:
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class _Server(uvicorn.Server):
@@ -62,6 +70,7 @@ def serving(
     lifespan: str = "on",
     graceful_shutdown_s: int = 2,
     limits: Any = None,
+    port: int = 0,
 ) -> Iterator[Loopback]:
     """Serve ``app`` (or ``make_app(port)``, for an app that must know its own port) until the block ends.
 
@@ -70,8 +79,8 @@ def serving(
     ``limits``: ops-mcp's ``[server.limits]``: serve with the production uvicorn configuration (guarded
     connections, header and body deadlines) instead of a plain one.
     """
-    sock = bound_socket()
-    port: int = sock.getsockname()[1]
+    sock = bound_socket(port=port)
+    port = sock.getsockname()[1]
     if make_app is not None:
         app = make_app(port)
     log_level = "critical" if quiet else "warning"

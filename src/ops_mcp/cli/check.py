@@ -72,8 +72,12 @@ async def probe(runtime: Runtime, tenant: Tenant) -> tuple[bool, str]:
     title = runtime.catalogue[tenant.backend].backend.title
     where = "embedded sandbox" if tenant.embedded else tenant.connection.base_url
     name = f"{title} ({tenant.name})"
+    from ..upstream.tokens import serves
+
+    # A partner-level connection cannot list a company's data: probe a list its token may read.
     endpoint = next((e for e in runtime.catalogue[tenant.backend].endpoints
-                     if e.paginated and not e.parameters.path.get("properties")), None)
+                     if e.paginated and not e.parameters.path.get("properties")
+                     and serves(tenant.connection, e.token_kind)), None)
     if endpoint is None:
         return True, f"{name} via {where}: no list to probe; skipped"
     outcome = await runtime.upstream.call(tenant.connection, endpoint, {})

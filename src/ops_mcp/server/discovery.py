@@ -130,6 +130,7 @@ class DiscoveryView:
         self._replaces: weakref.WeakKeyDictionary[AgentPolicy, bool] = weakref.WeakKeyDictionary()
         self._indexes: dict[frozenset[str], SearchIndex] = {}
         self._area_titles = {a: area.title for m in catalogue.values() for a, area in m.areas.items()}
+        self._area_descriptions = {a: area.description for m in catalogue.values() for a, area in m.areas.items()}
 
     # -- ToolView ------------------------------------------------------------------------------
 
@@ -194,7 +195,7 @@ class DiscoveryView:
         key = frozenset(e.tool for e in visible)
         if key not in self._indexes:
             # Built from the visible tools only, so even the ranking statistics know nothing else.
-            self._indexes[key] = SearchIndex(visible, self._area_titles)
+            self._indexes[key] = SearchIndex(visible, self._area_titles, self._area_descriptions)
         return self._indexes[key]
 
     # -- the meta-tools ------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from ..authorization.callback import authorization_routes
 from ..calls.context import CallContext
 from ..events.notifier import EventNotifier
 from ..events.receiver import WebhookReceiver
@@ -116,6 +117,7 @@ def create_app(
     routes += _metadata_routes(base_url, config.oauth)
     routes += [Route("/healthz", _healthz, methods=["GET"]), Route("/readyz", _readyz(state), methods=["GET"])]
     routes += state.receiver.routes()
+    routes += authorization_routes(runtime)  # GET /oauth/callback/{backend}: `ops-mcp connect --via server`
     if state.metrics is not None:
         routes.append(state.metrics.route())
     app = Starlette(

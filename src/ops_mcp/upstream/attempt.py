@@ -83,6 +83,7 @@ class Attempts:
         prepared: PreparedRequest,
         *,
         tool: str | None,
+        token_kind: str | None = None,
         key: str | None,
         expects_json: bool,
         state: CallState,
@@ -99,7 +100,7 @@ class Attempts:
             self._headers["idempotency-key"] = key
         profile = backend.profile
         self._budget = wiring.budgets.get(connection.effective_budget_key, profile.rate_limit, connection.per_minute)
-        self._auth = BearerAuth(wiring.tokens, connection, self)  # one refresh for all the attempts
+        self._auth = BearerAuth(wiring.tokens, connection, self, token_kind)  # one refresh for all the attempts
         self._ticket: Ticket | None = None
         self._deadline: anyio.CancelScope | None = None
         self._sent_at = 0.0

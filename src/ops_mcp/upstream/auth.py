@@ -29,10 +29,11 @@ class Legs(Protocol):
 
 
 class BearerAuth(httpx.Auth):
-    def __init__(self, tokens: TokenProvider, connection: Connection, legs: Legs) -> None:
+    def __init__(self, tokens: TokenProvider, connection: Connection, legs: Legs, kind: str | None = None) -> None:
         self._tokens = tokens
         self._connection = connection
         self._legs = legs
+        self._kind = kind  # the operation's token kind: decides which of the connection's tokens it gets
         self.refreshed = False
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
@@ -55,6 +56,6 @@ class BearerAuth(httpx.Auth):
 
     async def _authorize(self, request: httpx.Request) -> str:
         """Put the current token on ``request``; returns it, so a 401 can invalidate exactly it."""
-        authorization, token = await self._tokens.header(self._connection)
+        authorization, token = await self._tokens.header(self._connection, self._kind)
         request.headers["authorization"] = authorization
         return token

@@ -104,8 +104,9 @@ def _no_token(result: NoToken, rules: Rules, failures: int) -> Verdict:
     exc, ctx = result.error, rules.ctx
     if exc.transport and failures < rules.policy.max_attempts:
         return Retry(_backoff(rules, failures, None), "token endpoint")
-    kind = E.NETWORK if exc.transport else E.UNAUTHORIZED
-    advice = "Try again later." if exc.transport else "Tell the operator the OAuth client credentials need fixing."
+    kind = E.NETWORK if exc.transport else exc.kind
+    advice = "Try again later." if exc.transport else (
+        exc.advice or "Tell the operator the OAuth client credentials need fixing.")
     message = f"ops-mcp could not obtain a token for {ctx.backend_title} ({ctx.connection_name}): {exc}. {advice}"
     return Fail(UpstreamError(kind, E.scrub(message, ctx.secrets), exc.status))
 

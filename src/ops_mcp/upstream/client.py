@@ -34,6 +34,7 @@ from .errors import ErrorContext, UpstreamCallError, UpstreamError
 from .events import RATE_LIMIT_WAIT, RETRY, TOKEN_REQUEST, EventSink, UpstreamEvent, UpstreamStats
 from .facts import BackendFacts, EndpointFacts, facts_for, list_tools
 from .forms import FormProblem, FormValidator
+from .grants import GrantStore
 from .listing import Listing, Progress, fit_object, project_fields
 from .outcome import Answer, BinaryContent, CallFailed, CallOutcome, CallState
 from .pool import ClientPool
@@ -64,7 +65,8 @@ class ClientLimits:
 
 class UpstreamClient:
     """``clock`` is Unix time; ``sleep`` does every wait (backoff, 429 resets, rate budgets); both,
-    and ``rng`` (backoff jitter), are injectable so tests can run on virtual time."""
+    and ``rng`` (backoff jitter), are injectable so tests can run on virtual time. ``grants`` holds
+    the refresh tokens of partner connections bound to a company (see ``tokens.py``)."""
 
     def __init__(
         self,
@@ -80,6 +82,7 @@ class UpstreamClient:
         rng: random.Random | None = None,
         sleep: Sleep = anyio.sleep,
         wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+        grants: GrantStore | None = None,
     ) -> None:
         self._retry = retry
         self._limits = limits
@@ -99,7 +102,7 @@ class UpstreamClient:
             ),
             wrap_transport=wrap_transport,  # tracing: a client span around every HTTP attempt
         )
-        tokens = TokenProvider(self._pool.post_form, clock, self._on_token_request)
+        tokens = TokenProvider(self._pool.post_form, clock, self._on_token_request, grants)
         budgets = BudgetRegistry(clock, limits.rate_window_s, limits.burst_fraction, sleep=sleep)
         self._wiring = Wiring(self._pool, tokens, budgets, clock, self._emit, retry.max_rate_limit_wait_s)
         self._forms = FormValidator(self._get_json_for_forms, clock, limits.form_cache_ttl_s)
@@ -242,7 +245,8 @@ class UpstreamClient:
         )
         tool = endpoint.tool if endpoint else None
         attempts = Attempts(
-            self._wiring, connection, backend, prepared, tool=tool, key=key, expects_json=expects_json, state=state
+            self._wiring, connection, backend, prepared, tool=tool, token_kind=endpoint.token_kind if endpoint else None,
+            key=key, expects_json=expects_json, state=state,
         )
         failures = 0
         while True:

@@ -1,5 +1,11 @@
 """Where a call goes: one tenant of one back end, with its credentials and budget.
 
+A connection is either **bound to one company** — it holds a customer API token (``token``), or it is
+a partner connection naming its ``company_id``, whose refresh token ``ops-mcp connect`` stored — or it
+is **partner-level** (``oauth`` without a company: the partner's client-credentials token, which
+reaches every company that authorised the partner). ``tokens.py`` decides from this which token an
+operation gets, and refuses what a connection must not do.
+
 Secrets are excluded from ``repr`` so a connection can be logged or put in an error safely.
 """
 
@@ -16,9 +22,7 @@ class OAuthCredentials:
     client_secret: str = field(repr=False)
     token_path: str = "/auth/oauth2/token"
     scope: str | None = None
-    # A refresh token obtained out of band (e.g. an authorization-code grant); when present it is
-    # used first, and whatever refresh token the server returns replaces it.
-    refresh_token: str | None = field(default=None, repr=False)
+    authorize_path: str = "/auth/oauth2/authorize"  # where a company admin consents (authorization code)
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Connection:
     per_minute: int | None = None  # override of the profile's limit
     label: str | None = None  # human name, e.g. "Acme GmbH"
     timeout: float = 30.0
+    # The company a partner connection acts for (its refresh token lives in the grant store).
+    company_id: str | None = None
 
     def __post_init__(self) -> None:
         # Fail at start-up, not on the first call. With both, the static token is used.
@@ -43,6 +49,13 @@ class Connection:
             raise ValueError(f"connection {self.name!r}: give a token or oauth credentials")
         if self.timeout <= 0:
             raise ValueError(f"connection {self.name!r}: timeout must be positive")
+        if self.company_id is not None and self.token is None and self.oauth is None:
+            raise ValueError(f"connection {self.name!r}: company_id needs oauth credentials")
+
+    @property
+    def company_bound(self) -> bool:
+        """True when every call acts for one company (a customer API token, or a company grant)."""
+        return self.token is not None or self.company_id is not None
 
     @property
     def effective_budget_key(self) -> str:
@@ -59,5 +72,5 @@ class Connection:
         """Every configured secret, so error text can be scrubbed of them."""
         values = [self.token]
         if self.oauth is not None:
-            values += [self.oauth.client_secret, self.oauth.refresh_token]
+            values.append(self.oauth.client_secret)
         return [v for v in values if v]
