@@ -156,7 +156,7 @@ def _confirmation_outcome(result: Any) -> tuple[str, str | None]:
     meta = getattr(result, "structured_content", None) or {}
     status = meta.get("status") if isinstance(meta, dict) else None
     decided_by = meta.get("decided_by") if isinstance(meta, dict) else None
-    return _CONFIRMATION_DECISIONS.get(status, "declined"), decided_by if isinstance(decided_by, str) else None
+    return _CONFIRMATION_DECISIONS.get(str(status), "declined"), decided_by if isinstance(decided_by, str) else None
 
 
 def _text_of(result: t.CallToolResult | t.InputRequiredResult | Any) -> str | None:

@@ -29,7 +29,7 @@ log = logging.getLogger("ops_mcp.server")
 
 # ops-mcp configures logging itself (stderr, see cli/common.py). MCPServer's default installs a Rich
 # console handler, which costs ~40 ms of imports at start-up and formats every log line on the hot path.
-_sdk_server.configure_logging = lambda *args, **kwargs: None  # type: ignore[assignment]
+_sdk_server.configure_logging = lambda *args, **kwargs: None
 
 
 class GovernedServer(MCPServer):

@@ -220,7 +220,7 @@ class _McpOnly:
     verified (no JWKS lookup, no log line, no cost an anonymous peer can multiply).
     """
 
-    def __init__(self, app: Any, inner: Any, **options: Any) -> None:
+    def __init__(self, app: Any, /, inner: Any, **options: Any) -> None:
         self.app = app
         self.inner = inner(app, **options)
 
