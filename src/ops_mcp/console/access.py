@@ -131,10 +131,14 @@ def table_from_form(
     connections = dict(table.get("connections", {}))
     for backend in catalogue:
         names = tuple(tenants.names(backend))
-        if names:
-            connections[backend] = _choice(
-                form, f"connection:{backend}", names, connections.get(backend, names[0])
-            )
+        if not names:
+            continue
+        # "" (not bound) is offered only while the agent has no access there; binding checks the rest.
+        chosen = _choice(form, f"connection:{backend}", ("", *names), connections.get(backend, ""))
+        if chosen:
+            connections[backend] = chosen
+        else:
+            connections.pop(backend, None)
     table["connections"] = connections
     table["tool_mode"] = _choice(form, "tool_mode", TOOL_MODES, policy.tool_mode)
     table["confirm_via"] = _choice(form, "confirm_via", CONFIRM_VIA, policy.confirm_via)
