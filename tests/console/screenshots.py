@@ -41,6 +41,7 @@ def main(out: Path) -> int:
             return create_app(runtime, transports=("http",), host="127.0.0.1", port=port)
 
         with serving(make_app=app_for) as server:
+
             async def ask() -> Any:
                 async with mcp_client(server.url, token) as client:
                     return await client.call_tool("remote_approve_timeoff", args)
