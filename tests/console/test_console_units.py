@@ -4,6 +4,7 @@ which wins after a restart), and an edit on one replica reaching an agent served
 from __future__ import annotations
 
 import argparse
+import json
 import stat
 import tomllib
 from pathlib import Path
@@ -186,3 +187,70 @@ def test_an_edit_on_one_replica_reaches_the_agent_on_another_and_a_revoked_token
     close(one)
     close(two)
     assert Path(one.state_dir / "policies.json").exists()
+
+
+def test_a_2026_listen_stream_hears_that_the_tool_list_changed(served):
+    import threading
+
+    import anyio
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared.subscriptions import ToolsListChanged
+
+    listening, saved = threading.Event(), threading.Event()
+
+    async def listen() -> Any:
+        http = httpx2.AsyncClient(
+            headers={"Authorization": f"Bearer {served.tokens['people-ops']}"}, timeout=30
+        )
+        async with Client(
+            streamable_http_client(f"{served.url}/mcp", http_client=http), mode="2026-07-28"
+        ) as c:
+            async with c.listen(tools_list_changed=True) as sub:
+                assert sub.honored.tools_list_changed
+                listening.set()
+                await anyio.to_thread.run_sync(saved.wait, 60)
+                with anyio.fail_after(30):  # a bound on a hang, not a speed expectation
+                    event = await sub.__anext__()
+            names = {t.name for t in (await c.list_tools()).tools}
+        return event, names
+
+    found: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: found.update(result=in_thread(listen)))
+    thread.start()
+    assert listening.wait(60)
+    admin = HttpSession(served.url, "dana", served.passwords["dana"])
+    assert admin.post("/admin/agents/people-ops", {"level:remote.timeoff": "read"}).status_code == 303
+    saved.set()
+    thread.join(90)
+    event, names = found["result"]
+    assert event == ToolsListChanged()
+    assert "remote_list_timeoffs" in names or any("timeoff" in n for n in names)
+
+
+def test_an_agent_created_in_the_console_starts_with_nothing_and_gets_a_working_token(served, capsys):
+    import re
+
+    from ops_mcp.cli import agents as agents_cli
+
+    admin = HttpSession(served.url, "dana", served.passwords["dana"])
+    bad = admin.post("/admin/agents", {"name": "../x"})
+    assert bad.status_code == 400 and "name:" in bad.text
+    assert admin.post("/admin/agents", {"name": "night-bot", "description": "After hours"}).status_code == 303
+    policy = served.runtime.policies["night-bot"]
+    assert set(policy.levels.values()) == {"off"}
+    issued = admin.post("/admin/agents/night-bot/token", {})
+    token = re.search(r"(omcp_[A-Za-z0-9_-]+)", issued.text).group(1)
+    assert not in_thread(lambda: tool_names(served.url, token)) & set(served.runtime.tools)  # deny by default
+    assert "admin dana created the agent night-bot" in [
+        e.record.sentence for e in served.runtime.audit.tail(50)
+    ]
+    # The CLI knows the agent too (it is saved in the state dir, not in the TOML).
+    config = served.runtime.state_dir.parent / "ops-mcp.toml"
+    config.write_text(f'[storage]\ndir = "{served.runtime.state_dir}"\n')
+    assert (
+        agents_cli.cmd_agents(argparse.Namespace(config=str(config), agents_command="list", json=True)) == 0
+    )
+    listed = {row["agent"]: row for row in json.loads(capsys.readouterr().out)}
+    assert listed["night-bot"]["token"] and "note" not in listed["night-bot"]
