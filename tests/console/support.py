@@ -72,3 +72,53 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found, "no CSRF field on the page"
     return found.group(1)
+
+
+class ListChangedWatch:
+    """An agent's open handshake-era session, in a thread of its own, that records its tool list, waits
+    for ``notifications/tools/list_changed`` after ``go()``, and records its tool list again."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base, token
+        self.ready, self.saved = threading.Event(), threading.Event()
+        self.before: set[str] = set()
+        self.after: set[str] | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run)
+
+    def __enter__(self) -> ListChangedWatch:
+        self.thread.start()
+        assert self.ready.wait(60), self.error
+        return self
+
+    def go(self) -> None:
+        self.saved.set()
+
+    def __exit__(self, *exc: object) -> None:
+        self.saved.set()
+        self.thread.join(90)
+
+    def _run(self) -> None:
+        try:
+            in_thread(self._session)
+        except BaseException as error:  # seen by the test as `after is None` and `error`
+            self.error = error
+            self.ready.set()
+
+    async def _session(self) -> None:
+        changed = anyio.Event()
+
+        async def on_message(message: Any) -> None:
+            if (
+                getattr(getattr(message, "root", message), "method", None)
+                == "notifications/tools/list_changed"
+            ):
+                changed.set()
+
+        async with mcp_client(self.base, self.token, message_handler=on_message) as client:
+            self.before = {t.name for t in (await client.list_tools()).tools}
+            self.ready.set()
+            await anyio.to_thread.run_sync(self.saved.wait, 60)
+            with anyio.fail_after(30):  # a bound on a hang, not a speed expectation
+                await changed.wait()
+            self.after = {t.name for t in (await client.list_tools()).tools}

@@ -10,16 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import threading
 from typing import Any
 
-import anyio
 import pytest
 
 from tests.support.runtime import writes
 from tests.support.seed import requested_timeoff
 
-from .support import HttpSession, in_thread, mcp_client, sign_in, tool_names
+from .support import HttpSession, ListChangedWatch, in_thread, mcp_client, sign_in, tool_names
 
 APPROVE = "remote_approve_timeoff"
 
@@ -74,42 +72,17 @@ def test_sign_in_returns_to_the_page_asked_for_and_roles_bound_what_each_person_
 def test_flipping_a_matrix_cell_changes_the_agents_tool_list_at_once(served, page):
     base, runtime = served.url, served.runtime
     timeoff = area_tools(runtime, "remote.timeoff")
-    ready, saved = threading.Event(), threading.Event()
-    seen: dict[str, Any] = {}
-
-    async def open_session() -> None:
-        changed = anyio.Event()
-
-        async def on_message(message: Any) -> None:
-            if (
-                getattr(getattr(message, "root", message), "method", None)
-                == "notifications/tools/list_changed"
-            ):
-                changed.set()
-
-        async with mcp_client(base, served.tokens["people-ops"], message_handler=on_message) as client:
-            seen["before"] = {t.name for t in (await client.list_tools()).tools}
-            ready.set()
-            await anyio.to_thread.run_sync(saved.wait, 60)
-            with anyio.fail_after(30):  # a bound on a hang, not a speed expectation
-                await changed.wait()
-            seen["after"] = {t.name for t in (await client.list_tools()).tools}
-
-    session = threading.Thread(target=lambda: seen.update(result=in_thread(open_session)))
-    session.start()
-    assert ready.wait(60)
-    assert not seen["before"] & timeoff
-
-    sign_in(page, base, "dana", served.passwords["dana"], at="/admin/agents/people-ops")
-    row = page.get_by_role("radiogroup", name="people-ops Time off")
-    assert row.get_by_role("radio", name="Off").is_checked()
-    row.get_by_role("radio", name="Full").check()
-    page.get_by_role("button", name="Save").click()
-    assert "set people-ops remote.timeoff to full" in page.get_by_role("status").inner_text()
-    saved.set()
-    session.join(90)
-
-    assert timeoff <= seen["after"], "the open session's next tools/list shows the change"
+    with ListChangedWatch(base, served.tokens["people-ops"]) as watch:
+        assert not watch.before & timeoff
+        sign_in(page, base, "dana", served.passwords["dana"], at="/admin/agents/people-ops")
+        row = page.get_by_role("radiogroup", name="people-ops Time off")
+        assert row.get_by_role("radio", name="Off").is_checked()
+        row.get_by_role("radio", name="Full").check()
+        page.get_by_role("button", name="Save").click()
+        assert "set people-ops remote.timeoff to full" in page.get_by_role("status").inner_text()
+        watch.go()
+    # The open session was told, and its next tools/list shows the change.
+    assert watch.after is not None and timeoff <= watch.after, watch.error
     assert timeoff <= in_thread(lambda: tool_names(base, served.tokens["people-ops"]))
     assert (
         page.get_by_role("radiogroup", name="people-ops Time off")

@@ -27,7 +27,7 @@ from tests.support.loopback import serving
 from tests.support.runtime import TWO_TENANTS, close, settings_for
 
 from .conftest import AGENTS
-from .support import HttpSession, csrf_of, in_thread, tool_names
+from .support import HttpSession, ListChangedWatch, csrf_of, in_thread, tool_names
 
 CODE_AGENTS: dict[str, dict[str, Any]] = {
     "people-ops": {
@@ -177,9 +177,13 @@ def test_an_edit_on_one_replica_reaches_the_agent_on_another_and_a_revoked_token
         return lambda port: create_app(runtime, transports=("http",), host="127.0.0.1", port=port)
 
     with serving(make_app=app(one)) as first, serving(make_app=app(two)) as second:
-        assert not in_thread(lambda: tool_names(second.url, token)) & timeoff
         admin = HttpSession(first.url, "dana", password)
-        assert admin.post("/admin/agents/people-ops", {"level:remote.timeoff": "full"}).status_code == 303
+        # A session open on the other replica hears of the edit without sending anything (its poller).
+        with ListChangedWatch(second.url, token) as watch:
+            assert not watch.before & timeoff
+            assert admin.post("/admin/agents/people-ops", {"level:remote.timeoff": "full"}).status_code == 303
+            watch.go()
+        assert watch.after is not None and timeoff <= watch.after, watch.error
         assert timeoff <= in_thread(lambda: tool_names(second.url, token))
         assert admin.post("/admin/agents/people-ops/revoke", {}).status_code == 303
         with pytest.raises(Exception):  # noqa: B017 - a 401 surfaces as the SDK's own error

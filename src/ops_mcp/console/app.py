@@ -6,6 +6,7 @@ and the tool-list announcer that tells an agent's open sessions when its access 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +85,7 @@ def build_console(state: Any, *, store: ConsoleStore | None = None) -> Mount:
     console = Console(web, state, overrides, sync, ApprovalDesk(runtime.approvals))
     announcer = ToolListAnnouncer(runtime.policies, _agent_of_request, bus=state.notifier.bus)
     announcer.install(state.server)
-    state.server.middleware.append(_sync_first(sync))
+    state.server.middleware.append(_sync_first(sync, runtime.settings.server.limits.revocation_poll_seconds))
     routes = [
         *signin.routes(console),
         *pages_access.routes(console),
@@ -102,14 +103,30 @@ def build_console(state: Any, *, store: ConsoleStore | None = None) -> Mount:
     return Mount(PREFIX, app=app)
 
 
-def _sync_first(sync: PolicySync) -> Any:
-    """Server middleware: before any MCP request, bring in access another replica saved (one stat())."""
+def _sync_first(sync: PolicySync, interval: float) -> Any:
+    """Server middleware: before any MCP request, bring in access another replica saved (one stat()).
 
-    async def middleware(ctx: Any, call_next: Any) -> Any:
+    The first request also starts a poller on the server's loop, so sessions open here hear of an edit
+    saved on another replica within ``interval`` even when they send nothing (asyncio.run, which runs
+    uvicorn, cancels it at shutdown).
+    """
+    started: list[asyncio.Task[None]] = []
+
+    def check() -> None:
         try:
             sync.check()
         except Exception:  # an unreadable file keeps the policies in force; the operator sees why
             log.exception("could not read the saved access")
+
+    async def poll() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            check()
+
+    async def middleware(ctx: Any, call_next: Any) -> Any:
+        if not started:
+            started.append(asyncio.get_running_loop().create_task(poll()))
+        check()
         return await call_next(ctx)
 
     return middleware
