@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import stat
 import tomllib
 from pathlib import Path
@@ -27,7 +28,7 @@ from tests.support.loopback import serving
 from tests.support.runtime import TWO_TENANTS, close, settings_for
 
 from .conftest import AGENTS
-from .support import HttpSession, ListChangedWatch, csrf_of, in_thread, tool_names
+from .support import HttpSession, ListChangedWatch, csrf_of, in_thread, mcp_client, tool_names
 
 CODE_AGENTS: dict[str, dict[str, Any]] = {
     "people-ops": {
@@ -258,3 +259,40 @@ def test_an_agent_created_in_the_console_starts_with_nothing_and_gets_a_working_
     )
     listed = {row["agent"]: row for row in json.loads(capsys.readouterr().out)}
     assert listed["night-bot"]["token"] and "note" not in listed["night-bot"]
+
+
+def test_per_tool_exceptions_connections_and_modes_are_saved_from_the_agent_page(served):
+    admin = HttpSession(served.url, "dana", served.passwords["dana"])
+    page = admin.http.get("/admin/agents/hr-desk").text
+    assert 'name="deny:remote_list_employments"' in page and 'name="confirm:remote_approve_timeoff"' in page
+    form = {
+        "deny:remote_list_employments": "on",
+        "confirm-area:remote.timeoff": "on",
+        "tool_mode": "static",
+        "confirm_via": "client",
+    }
+    assert admin.post("/admin/agents/hr-desk", form).status_code == 303
+    policy = served.runtime.policies["hr-desk"]
+    assert policy.denied_tools == {"remote_list_employments"} and policy.confirm_via == "client"
+    assert "remote_list_employments" not in in_thread(
+        lambda: tool_names(served.url, served.tokens["hr-desk"])
+    )
+    said = [e.record.sentence for e in served.runtime.audit.tail(50)]
+    assert "admin dana denied hr-desk the tool remote_list_employments" in said
+    assert "admin dana set hr-desk's confirm_via to client" in said
+    bad = admin.post("/admin/agents/hr-desk", {"tool_mode": "everything"})
+    assert bad.status_code == 400 and "tool_mode: one of auto, static, discovery" in bad.text
+
+
+def test_the_live_view_shows_budgets_health_and_denials_after_calls(served):
+    async def calls() -> None:
+        async with mcp_client(served.url, served.tokens["people-ops"]) as client:
+            await client.call_tool("remote_list_employments", {})
+            await client.call_tool("remote_list_payslips", {})  # off for people-ops: denied
+
+    in_thread(calls)
+    auditor = HttpSession(served.url, "ada", served.passwords["ada"])
+    text = " ".join(re.sub(r"<[^>]+>", " ", auditor.http.get("/admin/live").text).split())
+    assert re.search(r"remote:acme 300 \(fixed\) 1 299 no", text)  # Acme's budget: one request used
+    assert "remote healthy 1 0 0 0 0" in text and "remoteops no calls yet" in text
+    assert "people-ops tried to list payslips in Remote (Acme GmbH): denied by policy" in text
