@@ -60,12 +60,14 @@ def routes(console: Any) -> list[Route]:
         except ValueError as exc:
             raise HTTPException(409, str(exc)) from None
         verb = "approved" if decision == "approve" else "denied"
-        endpoint = next(
-            (m for m in console.runtime.catalogue.values() for e in m.endpoints if e.tool == decided.tool),
+        area = next(
+            (
+                e.area
+                for m in console.runtime.catalogue.values()
+                for e in m.endpoints
+                if e.tool == decided.tool
+            ),
             None,
-        )
-        area = (
-            next((e.area for e in endpoint.endpoints if e.tool == decided.tool), None) if endpoint else None
         )
         record_action(
             console.runtime.audit,

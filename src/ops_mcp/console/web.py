@@ -22,7 +22,7 @@ from urllib.parse import quote
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from ..text import neutralise
 from .people import SESSION_SECONDS, Account, ConsoleStore, Session, session_digest
@@ -203,7 +203,3 @@ def error_page(web: Web) -> Callable[[Request, Exception], Any]:
         )
 
     return handler
-
-
-def html(text: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(text, status_code=status)
