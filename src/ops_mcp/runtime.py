@@ -27,6 +27,7 @@ from .governance.confirmation import Confirmations
 from .governance.sealing import StateSealer, load_key
 from .governance.summaries import Summarizer
 from .policy import AgentPolicy, Policies, build_policy
+from .policy_store import JsonPolicyOverrides, PolicyOverrides, apply_saved
 from .server.discovery import DiscoveryView
 from .server.governed import GovernedServer
 from .server.prompts import PromptLibrary, load_prompts
@@ -63,6 +64,7 @@ class Runtime:
     prompts: PromptLibrary | None = None
     tracing: Tracing | None = None
     grants: GrantStoreLike | None = None  # refresh tokens of partner connections bound to a company
+    overrides: PolicyOverrides | None = None  # access saved in the console; wins over the TOML (policy_store.py)
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -126,6 +128,8 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
         raise ConfigError(f"catalogue.manifests: {exc}") from None
     tenants = build_tenants(settings, catalogue)
     policies = _policies(settings, catalogue, tenants)
+    overrides = JsonPolicyOverrides(settings.state_dir())
+    apply_saved(policies, overrides.load(), catalogue, tenants)  # the TOML seeds; saved edits win
     tracing = configure_tracing(settings)  # None unless configured; then every step below gets a span
     if tenants.any_embedded and sandbox_app is None:
         from .sandbox.embedded import embedded_sandbox_app
@@ -154,7 +158,7 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     prompts = PromptLibrary(load_prompts(manifest_dir()), via_meta_tools=discovery.discovery_on)
     return Runtime(settings, catalogue, policies, tenants, upstream, audit, redaction, recorder, approvals,
                    confirmer, executor, tools, discovery, events, feed, sandbox_app=sandbox_app, prompts=prompts,
-                   tracing=tracing, grants=grants)
+                   tracing=tracing, grants=grants, overrides=overrides)
 
 
 def _grant_store(settings: Settings, tenants: Tenants) -> GrantStoreLike | None:

@@ -241,6 +241,11 @@ class AuditStore:
         """The last ``n`` records, oldest first."""
         return self._select("", [], max(0, int(n)))
 
+    def entry(self, seq: int) -> AuditEntry | None:
+        """The record at ``seq`` (the console's detail page), or None."""
+        found = self._select("WHERE seq = ?", [int(seq)], 1)
+        return found[0] if found else None
+
     def search(
         self,
         agent: str | None = None,

@@ -42,6 +42,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..authorization.callback import authorization_routes
 from ..calls.context import CallContext
+from ..console import console_routes
 from ..events.notifier import EventNotifier
 from ..events.receiver import WebhookReceiver
 from ..events.registration import Registration, register_webhooks
@@ -118,6 +119,7 @@ def create_app(
     routes += [Route("/healthz", _healthz, methods=["GET"]), Route("/readyz", _readyz(state), methods=["GET"])]
     routes += state.receiver.routes()
     routes += authorization_routes(runtime)  # GET /oauth/callback/{backend}: `ops-mcp connect --via server`
+    routes += console_routes(state)  # /admin: the operator console (console/)
     if state.metrics is not None:
         routes.append(state.metrics.route())
     app = Starlette(
