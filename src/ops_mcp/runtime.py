@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as t
 
 from .audit import DEFAULT_REDACTED_FIELDS, AuditStore, Redaction
+from .audit.redact import DEFAULT_SECRET_PATTERNS, profile_patterns
 from .calls.executor import ToolExecutor
 from .calls.recorder import CallRecorder
 from .catalogue import Manifest
@@ -134,8 +135,13 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     grants = _grant_store(settings, tenants)
     upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants))
     state_dir = settings.state_dir()
-    redaction = Redaction(_redact_fields(settings), tenants.secrets)
-    audit = AuditStore(state_dir / AUDIT_FILE, secrets=tenants.secrets)
+    # Every credential the deployment holds (connections, webhook signing secrets) by value, and every
+    # shape of credential its back ends and ops-mcp issue (profile token prefixes, agent tokens…) by form.
+    secrets = (*tenants.secrets, *_held_webhook_secrets(state_dir))
+    patterns = (*DEFAULT_SECRET_PATTERNS,
+                *profile_patterns(p for m in catalogue.values() for p in m.backend.token_prefixes.values()))
+    redaction = Redaction(_redact_fields(settings), secrets, patterns)
+    audit = AuditStore(state_dir / AUDIT_FILE, secrets=secrets, patterns=patterns)
     recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
     approvals = ApprovalStore(state_dir / APPROVALS_FILE)
     confirmer = Confirmations(
@@ -192,6 +198,18 @@ def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenan
         policy.bindings = bind_agent(name, agent.connections, tenants, catalogue, used)
         built[name] = policy
     return Policies(built)
+
+
+def _held_webhook_secrets(state_dir: Path) -> list[str]:
+    """The webhook signing secrets already stored in the state dir (a missing or unreadable file: none)."""
+    from .events.secrets import WebhookSecrets
+
+    try:
+        entries = WebhookSecrets(state_dir).entries()
+    except Exception:
+        return []
+    return [s for connections in entries.values() for entry in connections.values()
+            for s in entry.get("secrets", []) if isinstance(s, str)]
 
 
 def _redact_fields(settings: Settings) -> tuple[str, ...]:
