@@ -271,6 +271,15 @@ class AuditStore:
         """Records handed over and not yet taken by the writer."""
         return self._writer.backlog
 
+    @property
+    def capacity(self) -> int:
+        """How many records may wait for the writer before callers wait for room."""
+        return self._writer.capacity
+
+    @capacity.setter
+    def capacity(self, value: int) -> None:
+        self._writer.capacity = max(1, int(value))
+
     def _payload(self, job: Written) -> dict[str, Any]:
         record = job.record
         if job.prepare is not None:
