@@ -17,8 +17,14 @@ from ops_mcp.audit import AuditRecord, AuditStore
 async def main() -> None:
     store = AuditStore(sys.argv[1])
     await store.write(AuditRecord(agent="writer", tool="remote_approve_timeoff", decision="allowed"))
-    ahead = AuditRecord(agent="writer", tool="remote_approve_timeoff", tool_title="Approve time off",
-                        decision="started", phase="started", target_ids={"timeoff_id": "to_1"})
+    ahead = AuditRecord(
+        agent="writer",
+        tool="remote_approve_timeoff",
+        tool_title="Approve time off",
+        decision="started",
+        phase="started",
+        target_ids={"timeoff_id": "to_1"},
+    )
     await store.write(ahead)
     print("started", flush=True)
     threading.Event().wait()  # the request is "in flight" until the parent kills this process

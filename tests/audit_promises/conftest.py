@@ -15,8 +15,10 @@ from tests.support.runtime import runtime_factory
 # writer acts on time off and expenses with no confirmation (the write goes straight out); reader reads
 # employments; other is another agent of the same deployment, on another back end.
 AGENTS: dict[str, dict[str, Any]] = {
-    "writer": {"areas": {"remote.timeoff": "full", "remote.expenses": "full", "remote.employments": "read"},
-               "tool_mode": "static"},
+    "writer": {
+        "areas": {"remote.timeoff": "full", "remote.expenses": "full", "remote.employments": "read"},
+        "tool_mode": "static",
+    },
     "other": {"areas": {"remoteops.work_orders": "read"}, "tool_mode": "static"},
 }
 

@@ -26,10 +26,14 @@ def rows(runtime) -> list[tuple[int, str | None]]:
         return db.execute("SELECT length(record_json), arguments FROM audit").fetchall()
 
 
-@pytest.mark.parametrize("arguments", [
-    {"status": HUGE},
-    {"status": "requested", "filters": [{"note": "v" * 400, "n": i} for i in range(9_000)]},
-], ids=["one huge value", "many values"])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"status": HUGE},
+        {"status": "requested", "filters": [{"note": "v" * 400, "n": i} for i in range(9_000)]},
+    ],
+    ids=["one huge value", "many values"],
+)
 async def test_a_rejected_multi_megabyte_call_stores_a_bounded_row(make_runtime, arguments):
     runtime = make_runtime()
     async with Client(make_server(runtime, "writer"), mode="legacy") as client:
@@ -54,8 +58,10 @@ async def test_another_agents_tools_list_is_not_starved_by_a_flood(make_runtime)
     lock.execute("BEGIN IMMEDIATE")  # the audit disk stalls: the writer waits for it
     answered: list[object] = []
     try:
-        async with Client(make_server(runtime, "writer"), mode="legacy") as greedy, \
-                Client(make_server(runtime, "other"), mode="legacy") as other:
+        async with (
+            Client(make_server(runtime, "writer"), mode="legacy") as greedy,
+            Client(make_server(runtime, "other"), mode="legacy") as other,
+        ):
 
             async def flood() -> None:
                 answered.append(await greedy.call_tool("remote_list_timeoff", {"status": HUGE[:100_000]}))

@@ -45,7 +45,10 @@ async def test_a_write_is_recorded_before_its_request_is_sent(make_runtime):
     runtime = make_runtime(sandbox_app=app)
     args, _ = requested_timeoff(runtime)
     with released(gate):
-        async with Client(make_server(runtime, "writer"), mode="legacy") as client, anyio.create_task_group() as tg:
+        async with (
+            Client(make_server(runtime, "writer"), mode="legacy") as client,
+            anyio.create_task_group() as tg,
+        ):
             results: list = []
 
             async def call() -> None:
@@ -77,9 +80,11 @@ async def test_a_write_cancelled_mid_upstream_over_stdio_is_completed(make_runti
                     tg.start_soon(client.call_tool, APPROVE, args)
                     await anyio.to_thread.run_sync(gate.wait_for, 1)
                     scope.cancel()
+
             async def completed():
                 found = entries(runtime)
                 return found and found[0].decision == "cancelled" and found
+
             (record,) = await eventually(completed)
             gate.release()
     assert record.decision == "cancelled" and "outcome unknown" in record.error
@@ -116,8 +121,13 @@ def test_a_write_left_open_by_a_crash_reads_outcome_unknown_and_verifies(tmp_pat
     db = tmp_path / "audit.sqlite3"
     src = str(Path(ops_mcp.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_crashing_writer.py")), str(db)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("_crashing_writer.py")), str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "started", proc.stderr
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -144,5 +154,7 @@ async def test_a_write_is_refused_when_the_audit_store_cannot_take_it_and_reads_
     assert write.is_error and "could not record" in write.content[0].text
     assert writes(runtime, "remote") == []  # never sent
     assert not read.is_error  # a read is answered
-    assert "could not record a write of remote_approve_timeoff ahead of its request; refusing it" in caplog.text
+    assert (
+        "could not record a write of remote_approve_timeoff ahead of its request; refusing it" in caplog.text
+    )
     assert "could not take the record of a read of remote_list_timeoff; answered anyway" in caplog.text

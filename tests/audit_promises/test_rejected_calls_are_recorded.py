@@ -50,8 +50,10 @@ def test_a_call_the_sdk_rejects_leaves_exactly_one_record(server, case, params):
 def test_a_forged_request_state_leaves_exactly_one_record(server):
     runtime, base, token = server
     before = runtime.audit.count()
-    headers, body = modern_request("tools/call", {"name": APPROVE, "arguments": {"timeoff_id": "to_1"},
-                                                  "requestState": "forged.state.value"})
+    headers, body = modern_request(
+        "tools/call",
+        {"name": APPROVE, "arguments": {"timeoff_id": "to_1"}, "requestState": "forged.state.value"},
+    )
     response = httpx.post(base + "/mcp", json=body, headers={**auth(token), **headers}, timeout=30)
     assert "error" in sse_json(response)
     assert runtime.audit.count() == before + 1
@@ -64,6 +66,8 @@ def test_a_call_that_reaches_a_tool_is_recorded_once_not_twice(server):
     runtime, base, token = server
     session = initialized(base, token)
     before = runtime.audit.count()
-    answer = sse_json(legacy_call(base, token, session, "tools/call", {"name": "remote_list_timeoff", "arguments": {}}))
+    answer = sse_json(
+        legacy_call(base, token, session, "tools/call", {"name": "remote_list_timeoff", "arguments": {}})
+    )
     assert "result" in answer
     assert runtime.audit.count() == before + 1

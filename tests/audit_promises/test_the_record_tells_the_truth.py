@@ -36,6 +36,7 @@ def last(runtime, tool: str):
 
 # -- item 3: confirmation outcomes ------------------------------------------------------------------------
 
+
 async def test_a_question_just_asked_reads_asked_not_declined(make_runtime):
     runtime = make_runtime({"desk": HR_CONFIRM})
     args, _ = requested_timeoff(runtime)
@@ -68,14 +69,16 @@ async def test_each_refusal_reads_as_what_happened(make_runtime):
 
 # -- item 5: redaction covers every stored text --------------------------------------------------------------
 
+
 async def test_a_redacted_value_quoted_by_a_validation_error_is_stored_nowhere(make_runtime):
     runtime = make_runtime()
     email = "greta.private.example.com"
     amount = -73215
     async with Client(make_server(runtime, "writer"), mode="legacy") as client:
         bad_email = await client.call_tool("remote_list_employments", {"email": email})
-        bad_amount = await client.call_tool("remote_create_expense", {"amount": amount, "title": "x",
-                                                                      "employment_id": "em_1"})
+        bad_amount = await client.call_tool(
+            "remote_create_expense", {"amount": amount, "title": "x", "employment_id": "em_1"}
+        )
     assert email in bad_email.content[0].text  # the agent is told what it sent
     assert str(amount) in bad_amount.content[0].text
     record = last(runtime, "remote_list_employments")
@@ -99,7 +102,9 @@ async def test_unknown_ids_of_a_rejected_call_never_enter_a_sentence(make_runtim
     assert "evil" not in record.sentence and "admin approved" not in record.sentence
 
 
-@pytest.mark.parametrize("hidden", ["\n", "\r", "\x85", "\x9b", "\u2028", "\u2029", "\u202e", "\u2066", "\x1b"])
+@pytest.mark.parametrize(
+    "hidden", ["\n", "\r", "\x85", "\x9b", "\u2028", "\u2029", "\u202e", "\u2066", "\x1b"]
+)
 async def test_no_hidden_character_reaches_audit_tail(make_runtime, hidden):
     runtime = make_runtime()
     async with Client(make_server(runtime, "writer"), mode="legacy") as client:
@@ -139,5 +144,10 @@ async def test_no_credential_pasted_into_free_text_is_stored(make_runtime):
 def test_credential_shapes_come_from_the_catalogue_profiles(make_runtime):
     runtime = make_runtime()
     prefixes = {p for m in runtime.catalogue.values() for p in m.backend.token_prefixes.values()}
-    assert prefixes and all(any(p.replace("_", "") in pattern.replace("_", "").replace("\\", "")
-                                for pattern in runtime.redaction.patterns) for p in prefixes)
+    assert prefixes and all(
+        any(
+            p.replace("_", "") in pattern.replace("_", "").replace("\\", "")
+            for pattern in runtime.redaction.patterns
+        )
+        for p in prefixes
+    )

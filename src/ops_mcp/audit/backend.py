@@ -20,23 +20,26 @@ The contract, whatever the storage:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
+
+from .writer import Prepare
 
 if TYPE_CHECKING:
     from .records import AuditRecord
-    from .store import AuditEntry, VerifyResult, Written
+    from .store import AuditEntry, VerifyResult
+    from .writer import Written
 
-Prepare = Callable[["AuditRecord"], None]
-"""Finishes a record where the store writes it (redaction, the sentence): never on the event loop."""
+__all__ = ["AuditBackend", "Prepare"]
 
 
 class AuditBackend(Protocol):
-    async def write(self, record: AuditRecord, *, prepare: Prepare | None = None,
-                    opens: Written | None = None) -> Written: ...
+    async def write(
+        self, record: AuditRecord, *, prepare: Prepare | None = None, opens: Written | None = None
+    ) -> Written: ...
 
-    def write_nowait(self, record: AuditRecord, *, prepare: Prepare | None = None,
-                     opens: Written | None = None) -> Written: ...
+    def write_nowait(
+        self, record: AuditRecord, *, prepare: Prepare | None = None, opens: Written | None = None
+    ) -> Written: ...
 
     def append(self, record: AuditRecord) -> int: ...
 
@@ -46,8 +49,15 @@ class AuditBackend(Protocol):
 
     def tail(self, n: int = 20) -> list[AuditEntry]: ...
 
-    def search(self, agent: str | None = None, tool: str | None = None, decision: str | None = None,
-               since: float | None = None, until: float | None = None, limit: int = 100) -> list[AuditEntry]: ...
+    def search(
+        self,
+        agent: str | None = None,
+        tool: str | None = None,
+        decision: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]: ...
 
     def verify(self) -> VerifyResult: ...
 

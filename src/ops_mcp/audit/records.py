@@ -15,8 +15,18 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
 
-Decision = Literal["allowed", "denied", "invalid", "failed", "rate_limited", "pending_approval", "declined",
-                   "cancelled", "started", "unknown"]
+Decision = Literal[
+    "allowed",
+    "denied",
+    "invalid",
+    "failed",
+    "rate_limited",
+    "pending_approval",
+    "declined",
+    "cancelled",
+    "started",
+    "unknown",
+]
 # ``call``: the whole call in one record; ``started``: a write recorded ahead of its request;
 # ``completed``: what became of a started write (it names the started record's seq in ``completes``).
 Phase = Literal["call", "started", "completed"]

@@ -87,7 +87,9 @@ DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
 
 def profile_patterns(prefixes: Iterable[str]) -> tuple[str, ...]:
     """Patterns for tokens that start with one of ``prefixes`` (the back ends' profile data)."""
-    return tuple(f"\\b{re.escape(p)}[A-Za-z0-9_-]{{8,}}" for p in sorted(set(prefixes)) if isinstance(p, str) and p)
+    return tuple(
+        f"\\b{re.escape(p)}[A-Za-z0-9_-]{{8,}}" for p in sorted(set(prefixes)) if isinstance(p, str) and p
+    )
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -256,7 +258,9 @@ def large_value(value: str, scrub: Callable[[str], str] = lambda s: s) -> str:
 def _fingerprint(value: Any) -> dict[str, Any] | None:
     """Size and SHA-256 of the whole raw ``value`` as JSON, or None when it cannot be encoded."""
     try:
-        raw = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_safe_str).encode("utf-8", "surrogatepass")
+        raw = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_safe_str).encode(
+            "utf-8", "surrogatepass"
+        )
     except (ValueError, TypeError, RecursionError):
         return None
     return {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
@@ -295,7 +299,11 @@ def redact(
         r = _Redactor(fields, secrets, patterns)
         if arguments is None:
             return {}
-        out = r.mapping(arguments, 1) if isinstance(arguments, Mapping) else {"_arguments": r.value(arguments, 1)}
+        out = (
+            r.mapping(arguments, 1)
+            if isinstance(arguments, Mapping)
+            else {"_arguments": r.value(arguments, 1)}
+        )
         if r.cut:
             out["_omitted"] = _fingerprint(arguments) or "arguments too large to keep"
         return out
@@ -338,8 +346,12 @@ class Redaction:
     """The redaction rules of one deployment (field names, the credentials it holds, the credential
     shapes of its back ends), applied the same way everywhere a text is stored or shown."""
 
-    def __init__(self, fields: Iterable[str] = DEFAULT_REDACTED_FIELDS, secrets: Iterable[str] = (),
-                 patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS) -> None:
+    def __init__(
+        self,
+        fields: Iterable[str] = DEFAULT_REDACTED_FIELDS,
+        secrets: Iterable[str] = (),
+        patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS,
+    ) -> None:
         self.fields = tuple(fields)
         self.secrets = tuple(secrets)
         self.patterns = tuple(dict.fromkeys(patterns))
@@ -372,11 +384,15 @@ def sensitive_values(arguments: Any, fields: Iterable[str]) -> list[tuple[str, s
         if isinstance(value, Mapping) and depth < MAX_DEPTH:
             for key, sub in list(value.items())[:MAX_ITEMS]:
                 name = f"{path}.{key}" if path else str(key)
-                covered = hidden or (isinstance(key, str) and bool(field_set) and _key_matches(key, field_set))
+                covered = hidden or (
+                    isinstance(key, str) and bool(field_set) and _key_matches(key, field_set)
+                )
                 stack.append((name, sub, covered, depth + 1))
         elif isinstance(value, list | tuple) and depth < MAX_DEPTH:
-            stack.extend((f"{path}.{i}" if path else str(i), sub, hidden, depth + 1)
-                         for i, sub in enumerate(value[:MAX_ITEMS]))
+            stack.extend(
+                (f"{path}.{i}" if path else str(i), sub, hidden, depth + 1)
+                for i, sub in enumerate(value[:MAX_ITEMS])
+            )
         elif hidden and value is not None and not isinstance(value, bool):
             found.append((path, value if isinstance(value, str) else _safe_str(value)))
     return found

@@ -38,11 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from ..statefiles import connect_sqlite
-from .backend import Prepare
 from .records import DECISIONS, AuditRecord
 from .redact import DEFAULT_SECRET_PATTERNS, make_scrubber
 from .sentence import render
-from .writer import ChainWriter, Written
+from .writer import ChainWriter, Prepare, Written
 
 GENESIS = "0" * 64
 SCHEMA_VERSION = 2
@@ -155,8 +154,14 @@ class AuditStore:
     ``patterns``: credential shapes scrubbed the same way.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, secrets: Iterable[str] = (),
-                 patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS, capacity: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        secrets: Iterable[str] = (),
+        patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS,
+        capacity: int | None = None,
+    ) -> None:
         self.path = Path(path)
         self._scrub = make_scrubber(tuple(secrets), tuple(patterns))
         self._lock = threading.Lock()  # the read connection
@@ -176,7 +181,9 @@ class AuditStore:
     def _open(self) -> sqlite3.Connection:
         # The log holds who did what to whom: the file and its -wal/-shm are readable by the owner only.
         # isolation_level=None: we issue BEGIN/COMMIT ourselves.
-        conn = connect_sqlite(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn = connect_sqlite(
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
@@ -239,8 +246,9 @@ class AuditStore:
 
     # -- writing --------------------------------------------------------------------------------
 
-    async def write(self, record: AuditRecord, *, prepare: Prepare | None = None,
-                    opens: Written | None = None) -> Written:
+    async def write(
+        self, record: AuditRecord, *, prepare: Prepare | None = None, opens: Written | None = None
+    ) -> Written:
         """Store ``record``; returns once it is committed. Raises when the store cannot take it."""
         job = Written(record, prepare, opens)
         await self._writer.put(job)
@@ -248,8 +256,9 @@ class AuditStore:
         job.result()
         return job
 
-    def write_nowait(self, record: AuditRecord, *, prepare: Prepare | None = None,
-                     opens: Written | None = None) -> Written:
+    def write_nowait(
+        self, record: AuditRecord, *, prepare: Prepare | None = None, opens: Written | None = None
+    ) -> Written:
         """Queue ``record`` and return at once (a completion while the caller is being cancelled)."""
         job = Written(record, prepare, opens)
         self._writer.put_nowait(job)
@@ -324,7 +333,7 @@ class AuditStore:
         try:
             seq, prev_hash = self._current_head(db)
             rows = []
-            for job, data in prepared:
+            for _job, data in prepared:
                 seq += 1
                 data["seq"] = seq
                 record_json = canonical_json(data)  # the one encoding: hashed, stored, verified
@@ -382,7 +391,11 @@ class AuditStore:
     def count(self) -> int:
         """Calls recorded (a write recorded ahead and completed counts once)."""
         with self._lock:
-            row = self._reading().execute("SELECT count(*) FROM audit WHERE phase IS NOT 'completed'").fetchone()
+            row = (
+                self._reading()
+                .execute("SELECT count(*) FROM audit WHERE phase IS NOT 'completed'")
+                .fetchone()
+            )
         return int(row[0])
 
     def tail(self, n: int = 20) -> list[AuditEntry]:
@@ -426,8 +439,9 @@ class AuditStore:
             rows = self._reading().execute(_ENTRIES.format(where=clause), (*params, limit)).fetchall()
         return [self._entry(*row) for row in reversed(rows)]
 
-    def _entry(self, seq: int, digest: str, started_json: str, done_hash: str | None,
-               done_json: str | None) -> AuditEntry:
+    def _entry(
+        self, seq: int, digest: str, started_json: str, done_hash: str | None, done_json: str | None
+    ) -> AuditEntry:
         first = AuditRecord.from_dict(json.loads(started_json))
         if done_json is not None and done_hash is not None:
             # The completion says what happened; the started row holds the arguments, stored once.

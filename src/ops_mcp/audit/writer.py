@@ -18,12 +18,15 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .records import AuditRecord
 
 log = logging.getLogger("ops_mcp.audit")
+
+Prepare = Callable[["AuditRecord"], None]
+"""Finishes a record where the store writes it (redaction, the sentence): never on the event loop."""
 
 CAPACITY = 1024
 MAX_BATCH = 256
@@ -34,12 +37,14 @@ class Written:
     """One record handed to the writer; ``seq`` once it is stored, ``error`` if it could not be."""
 
     record: AuditRecord
-    prepare: Callable[[AuditRecord], None] | None = None
+    prepare: Prepare | None = None
     opens: Written | None = None  # the started record this one completes
     seq: int | None = None
     error: BaseException | None = None
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
-    _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(default_factory=list, repr=False)
+    _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
+        default_factory=list, repr=False
+    )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

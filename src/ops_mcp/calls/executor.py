@@ -13,7 +13,6 @@ from typing import Any
 
 import mcp_types as t
 
-from ..audit import AuditRecord
 from ..catalogue.models import Endpoint, Manifest
 from ..policy import AgentPolicy, Policies
 from ..telemetry import Tracing, step
@@ -191,7 +190,8 @@ def confirmation_outcome(result: Any) -> tuple[str, str, str | None, str | None]
         return "pending_approval", "asked", None, None
     meta = getattr(result, "structured_content", None) or {}
     meta = meta if isinstance(meta, dict) else {}
-    status = meta.get("status") if isinstance(meta.get("status"), str) else "declined"
+    found = meta.get("status")
+    status: str = found if isinstance(found, str) else "declined"
     outcome = f"refused:{meta.get('reason')}" if status == "refused" else status
     decided_by, approval_id = meta.get("decided_by"), meta.get("approval_id")
     return (_CONFIRMATION_DECISIONS.get(status, "declined"), outcome,

@@ -24,8 +24,9 @@ MAX_REASON = 300
 
 
 class CallWitness:
-    def __init__(self, recorder: CallRecorder, agent: Callable[[], str | None],
-                 transport: Callable[[Any], str]) -> None:
+    def __init__(
+        self, recorder: CallRecorder, agent: Callable[[], str | None], transport: Callable[[Any], str]
+    ) -> None:
         self.recorder = recorder
         self._agent = agent
         self._transport = transport
@@ -54,8 +55,14 @@ class CallWitness:
             agent = None
         call = CallContext(agent=agent, transport=self._transport(ctx))
         try:
-            await self.recorder.rejected(call, tool=params.get("name"), arguments=params.get("arguments"),
-                                         error=reason, outcome=outcome, nowait=cancelled)
+            await self.recorder.rejected(
+                call,
+                tool=params.get("name"),
+                arguments=params.get("arguments"),
+                error=reason,
+                outcome=outcome,
+                nowait=cancelled,
+            )
         except Exception:  # never turn a refusal into a crash; the log says what was lost
             log.exception("could not record a rejected tools/call")
 
@@ -68,9 +75,14 @@ def _reason(exc: BaseException | None) -> str:
     if callable(errors):  # pydantic ValidationError: where and what, never the input itself
         try:
             found = errors(include_url=False, include_input=False, include_context=False)
-            parts = [f"{'.'.join(str(p) for p in e.get('loc', ())) or 'params'}: {e.get('msg', '')}" for e in found[:5]]
+            parts = [
+                f"{'.'.join(str(p) for p in e.get('loc', ())) or 'params'}: {e.get('msg', '')}"
+                for e in found[:5]
+            ]
             return ("malformed tools/call params: " + "; ".join(parts))[:MAX_REASON]
         except Exception:
             pass
-    message = getattr(exc, "message", None) or getattr(getattr(exc, "error", None), "message", None) or str(exc)
+    message = (
+        getattr(exc, "message", None) or getattr(getattr(exc, "error", None), "message", None) or str(exc)
+    )
     return f"{type(exc).__name__}: {message}"[:MAX_REASON]
