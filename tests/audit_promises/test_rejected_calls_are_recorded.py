@@ -71,3 +71,39 @@ def test_a_call_that_reaches_a_tool_is_recorded_once_not_twice(server):
     )
     assert "result" in answer
     assert runtime.audit.count() == before + 1
+
+
+def test_a_call_the_http_transport_refuses_before_the_server_leaves_exactly_one_record(server):
+    """A 2026-07-28 request whose Mcp-Name header names another tool than its body never reaches the MCP
+    server; it is recorded at the HTTP door."""
+    runtime, base, token = server
+    before = runtime.audit.count()
+    headers, body = modern_request("tools/call", {"name": APPROVE, "arguments": {"timeoff_id": "to_1"}})
+    headers["mcp-name"] = "remote_list_timeoff"
+    response = httpx.post(base + "/mcp", json=body, headers={**auth(token), **headers}, timeout=30)
+    assert 400 <= response.status_code < 500
+    assert runtime.audit.count() == before + 1
+    record = runtime.audit.tail(1)[0].record
+    assert (record.agent, record.tool, record.decision, record.transport) == (
+        "writer",
+        APPROVE,
+        "invalid",
+        "http",
+    )
+
+
+def test_a_call_on_an_unknown_session_leaves_exactly_one_record(server):
+    runtime, base, token = server
+    before = runtime.audit.count()
+    response = legacy_call(base, token, "no-such-session", "tools/call", {"name": APPROVE, "arguments": {}})
+    assert response.status_code == 404
+    assert runtime.audit.count() == before + 1
+
+
+def test_a_modern_call_the_server_rejects_is_recorded_once_not_twice(server):
+    runtime, base, token = server
+    before = runtime.audit.count()
+    headers, body = modern_request("tools/call", {"name": APPROVE, "arguments": [1, 2]})
+    response = httpx.post(base + "/mcp", json=body, headers={**auth(token), **headers}, timeout=30)
+    assert "error" in sse_json(response)
+    assert runtime.audit.count() == before + 1

@@ -75,7 +75,12 @@ class CallRecorder:
 
     @contextlib.contextmanager
     def witnessing(self) -> Any:
-        """Within this block, say whether any record was started (for the server's witness)."""
+        """Within this block, say whether any record was started (for the server's witness). Nested blocks
+        share the outer witness, so the HTTP door and the server's middleware never both record one call."""
+        outer = _witness.get()
+        if outer is not None:
+            yield outer
+            return
         witness = Witness()
         token = _witness.set(witness)
         try:
