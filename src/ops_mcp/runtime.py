@@ -135,13 +135,14 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     grants = _grant_store(settings, tenants)
     upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants))
     state_dir = settings.state_dir()
-    # Every credential the deployment holds (connections, webhook signing secrets) by value, and every
-    # shape of credential its back ends and ops-mcp issue (profile token prefixes, agent tokens…) by form.
-    secrets = (*tenants.secrets, *_held_webhook_secrets(state_dir))
+    # Every credential the deployment holds (connections; webhook signing secrets, also those registered
+    # while it runs) by value, and every shape of credential its back ends and ops-mcp issue (profile token
+    # prefixes, agent tokens…) by form.
+    held = _held_webhook_secrets(state_dir, tuple(catalogue))
     patterns = (*DEFAULT_SECRET_PATTERNS,
                 *profile_patterns(p for m in catalogue.values() for p in m.backend.token_prefixes.values()))
-    redaction = Redaction(_redact_fields(settings), secrets, patterns)
-    audit = AuditStore(state_dir / AUDIT_FILE, secrets=secrets, patterns=patterns)
+    redaction = Redaction(_redact_fields(settings), tenants.secrets, patterns, held=held)
+    audit = AuditStore(state_dir / AUDIT_FILE, secrets=tenants.secrets, patterns=patterns, held=held)
     recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
     approvals = ApprovalStore(state_dir / APPROVALS_FILE)
     confirmer = Confirmations(
@@ -200,16 +201,19 @@ def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenan
     return Policies(built)
 
 
-def _held_webhook_secrets(state_dir: Path) -> list[str]:
-    """The webhook signing secrets already stored in the state dir (a missing or unreadable file: none)."""
+def _held_webhook_secrets(state_dir: Path, backends: tuple[str, ...]) -> Any:
+    """The webhook signing secrets stored in the state dir, read again whenever the file changes."""
     from .events.secrets import WebhookSecrets
 
-    try:
-        entries = WebhookSecrets(state_dir).entries()
-    except Exception:
-        return []
-    return [s for connections in entries.values() for entry in connections.values()
-            for s in entry.get("secrets", []) if isinstance(s, str)]
+    store = WebhookSecrets(state_dir)
+
+    def held() -> list[str]:
+        try:
+            return [s for backend in backends for _, s in store.for_backend(backend)]
+        except Exception:  # a missing or unreadable file: none known
+            return []
+
+    return held
 
 
 def _redact_fields(settings: Settings) -> tuple[str, ...]:

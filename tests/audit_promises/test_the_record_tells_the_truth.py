@@ -151,3 +151,18 @@ def test_credential_shapes_come_from_the_catalogue_profiles(make_runtime):
         )
         for p in prefixes
     )
+
+
+async def test_a_webhook_secret_registered_while_running_is_scrubbed_too(make_runtime):
+    from ops_mcp.events.secrets import WebhookSecrets
+
+    runtime = make_runtime()
+    secret = (
+        "9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c0b2d4f6e8a0c2e4f6a8b0d2f4e6a8c0e"  # Remote's HMAC keys: plain hex
+    )
+    async with Client(make_server(runtime, "writer"), mode="legacy") as client:
+        WebhookSecrets(runtime.state_dir).put(
+            "remote", "acme", secret, remote_id="wh_1", url="https://x.example"
+        )
+        await client.call_tool("remote_list_timeoff", {"status": f"sig {secret}"})
+    assert secret not in stored(runtime)

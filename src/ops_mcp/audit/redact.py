@@ -344,31 +344,45 @@ def make_scrubber(
 
 class Redaction:
     """The redaction rules of one deployment (field names, the credentials it holds, the credential
-    shapes of its back ends), applied the same way everywhere a text is stored or shown."""
+    shapes of its back ends), applied the same way everywhere a text is stored or shown.
+
+    ``held``: credentials the deployment learns while it runs (webhook signing secrets registered after
+    start), read each time; it must be cheap and must not raise.
+    """
 
     def __init__(
         self,
         fields: Iterable[str] = DEFAULT_REDACTED_FIELDS,
         secrets: Iterable[str] = (),
         patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS,
+        held: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         self.fields = tuple(fields)
         self.secrets = tuple(secrets)
         self.patterns = tuple(dict.fromkeys(patterns))
+        self._held = held
 
     def protect(self, secrets: Iterable[str]) -> None:
         """Also cut these credentials (learned after start, e.g. a webhook signing secret) from now on."""
         self.secrets = tuple(dict.fromkeys([*self.secrets, *(s for s in secrets if isinstance(s, str))]))
 
+    def all_secrets(self) -> tuple[str, ...]:
+        if self._held is None:
+            return self.secrets
+        try:
+            return (*self.secrets, *self._held())
+        except Exception:  # a broken source must not stop redaction with what is known
+            return self.secrets
+
     def arguments(self, arguments: Any) -> dict[str, Any]:
-        return redact(arguments, fields=self.fields, secrets=self.secrets, patterns=self.patterns)
+        return redact(arguments, fields=self.fields, secrets=self.all_secrets(), patterns=self.patterns)
 
     def text(self, text: str, arguments: Any = None) -> str:
         """``text`` (an error, a sentence) without secrets, and — given the call's raw ``arguments`` —
         without the values of the fields redaction hides, wherever the text quotes them."""
         if arguments is not None:
             text = hide_values(text, sensitive_values(arguments, self.fields))
-        return redact_text(text, secrets=self.secrets, patterns=self.patterns)
+        return redact_text(text, secrets=self.all_secrets(), patterns=self.patterns)
 
 
 MIN_QUOTED = 6  # a hidden value this long is cut wherever it appears, even cut short ("'bob@exa…")

@@ -203,7 +203,9 @@ def _action(record: AuditRecord) -> str:
         head = f"called {name}" if went_through else f"{attempt} call {name}"
         main = None
     else:
-        obj = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in obj.split())  # "Time Off" → "time off"
+        obj = " ".join(
+            w if w.isupper() and len(w) > 1 else w.lower() for w in obj.split()
+        )  # "Time Off" → "time off"
         head = f"{verb[1] if went_through else attempt + ' ' + verb[0]} {obj}".rstrip()
         main = _main_target(obj, targets)
     parts = [head]
@@ -269,8 +271,11 @@ def _outcome(record: AuditRecord) -> str:
     elif d == "unknown":
         parts = ["outcome unknown (the request was sent; no completion was recorded)"]
     elif d == "cancelled":
-        parts = ["cancelled by the client while the back end was being called; outcome unknown",
-                 status, _ms(record)]
+        parts = [
+            "cancelled by the client while the back end was being called; outcome unknown",
+            status,
+            _ms(record),
+        ]
     else:  # set after construction, bypassing the check in AuditRecord: say it as it is
         parts = [_clean(d, 40), error]
     return ", ".join(p for p in parts if p)

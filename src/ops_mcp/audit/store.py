@@ -32,7 +32,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -151,7 +151,8 @@ class AuditStore:
 
     ``secrets``: strings (upstream tokens, client secrets) scrubbed from every field of every
     record before it is written — a last net in case a caller forgot to redact an error message;
-    ``patterns``: credential shapes scrubbed the same way.
+    ``patterns``: credential shapes scrubbed the same way; ``held``: credentials learned while running
+    (webhook signing secrets), read before each batch.
     """
 
     def __init__(
@@ -161,9 +162,12 @@ class AuditStore:
         secrets: Iterable[str] = (),
         patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS,
         capacity: int | None = None,
+        held: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         self.path = Path(path)
-        self._scrub = make_scrubber(tuple(secrets), tuple(patterns))
+        self._secrets, self._patterns, self._held = tuple(secrets), tuple(patterns), held
+        self._held_now: tuple[str, ...] = ()
+        self._scrub = make_scrubber(self._secrets, self._patterns)
         self._lock = threading.Lock()  # the read connection
         self._conn: sqlite3.Connection | None = None  # writes, on the writer thread only
         self._reader: sqlite3.Connection | None = None
@@ -307,8 +311,20 @@ class AuditStore:
         scrubbed: dict[str, Any] = self._scrub(data)
         return scrubbed
 
+    def _refresh_secrets(self) -> None:
+        if self._held is None:
+            return
+        try:
+            held = tuple(self._held())
+        except Exception:
+            return
+        if held != self._held_now:
+            self._held_now = held
+            self._scrub = make_scrubber((*self._secrets, *held), self._patterns)
+
     def _write_batch(self, batch: list[Written]) -> None:
         """One transaction for the whole batch; if it fails, each record alone (one bad apple)."""
+        self._refresh_secrets()
         prepared = []
         for job in batch:
             try:

@@ -41,15 +41,24 @@ class HttpCallWitness:
                 body.extend(message.get("body", b""))
             return message
 
-        async def sending(message: Any) -> None:
-            if message.get("type") == "http.response.start":
-                status.append(int(message.get("status", 0)))
-            await send(message)
-
         with self.recorder.witnessing() as witness:
+
+            async def sending(message: Any) -> None:
+                if message.get("type") == "http.response.start":
+                    status.append(int(message.get("status", 0)))
+                elif (
+                    message.get("type") == "http.response.body"
+                    and not message.get("more_body")
+                    and status
+                    and 400 <= status[0] < 500
+                    and not witness.recorded
+                ):
+                    # Recorded before the answer is complete: a client that saw it can already read it.
+                    witness.recorded = True
+                    await self._record(bytes(body), status[0])
+                await send(message)
+
             await self.app(scope, receiving, sending)
-        if status and 400 <= status[0] < 500 and not witness.recorded:
-            await self._record(bytes(body), status[0])
 
     async def _record(self, body: bytes, status: int) -> None:
         try:
