@@ -34,7 +34,12 @@ __all__ = ["AuditBackend", "Prepare"]
 
 class AuditBackend(Protocol):
     async def write(
-        self, record: AuditRecord, *, prepare: Prepare | None = None, opens: Written | None = None
+        self,
+        record: AuditRecord,
+        *,
+        prepare: Prepare | None = None,
+        opens: Written | None = None,
+        ticket: Written | None = None,
     ) -> Written: ...
 
     def write_nowait(

@@ -251,11 +251,24 @@ class AuditStore:
     # -- writing --------------------------------------------------------------------------------
 
     async def write(
-        self, record: AuditRecord, *, prepare: Prepare | None = None, opens: Written | None = None
+        self,
+        record: AuditRecord,
+        *,
+        prepare: Prepare | None = None,
+        opens: Written | None = None,
+        ticket: Written | None = None,
     ) -> Written:
-        """Store ``record``; returns once it is committed. Raises when the store cannot take it."""
-        job = Written(record, prepare, opens)
-        await self._writer.put(job)
+        """Store ``record`` (as ``ticket`` when the caller made one, to refer to it if this is cancelled);
+        returns once it is committed. Raises when the store cannot take it."""
+        job = ticket if ticket is not None else Written(record, prepare, opens)
+        try:
+            await self._writer.put(job)
+        except BaseException:
+            # Cancelled while waiting for room: a record once handed over is never dropped.
+            if not isinstance(job, Written) or job.done or self._closed:
+                raise
+            self._writer.put_nowait(job)
+            raise
         await job.wait_async()
         job.result()
         return job
@@ -295,14 +308,14 @@ class AuditStore:
 
     def _payload(self, job: Written) -> dict[str, Any]:
         record = job.record
+        if job.opens is not None:  # first, so that prepare knows whether the started row holds the arguments
+            opened = job.opens.seq
+            record.phase, record.completes = ("completed", opened) if opened is not None else ("call", None)
         if job.prepare is not None:
             try:
                 job.prepare(record)
             except Exception as exc:  # the record still goes in, saying what went wrong
                 record.error = f"[the record could not be fully prepared: {type(exc).__name__}]"
-        if job.opens is not None:
-            opened = job.opens.seq
-            record.phase, record.completes = ("completed", opened) if opened is not None else ("call", None)
         if not record.sentence:
             record.sentence = render(record)
         data = {name: getattr(record, name) for name in _RECORD_FIELDS}

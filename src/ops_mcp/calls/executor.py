@@ -118,6 +118,7 @@ class ToolExecutor:
                            "so it did not send it. Nothing was changed; tell the operator.")
                 return await self._end(rec, "denied", "the audit log could not take the record; nothing was sent",
                                        error_result(message))
+        rec.sent = True
         outcome = await self.upstream.call(tenant.connection, endpoint, arguments, progress=call.progress)
         record = rec.record
         record.http_status = outcome.status

@@ -54,7 +54,8 @@ class Recording:
 
     record: AuditRecord
     started: float
-    opened: Written | None = None
+    opened: Written | None = None  # the write-ahead row (handed to the store, maybe not stored yet)
+    sent: bool = False  # the request may have left: its outcome is unknown unless the answer came
     finished: bool = False
 
 
@@ -117,11 +118,12 @@ class CallRecorder:
 
     # -- storing it ------------------------------------------------------------------------------
 
-    def _prepare(self, raw_arguments: Any, keep_arguments: bool = True) -> Any:
+    def _prepare(self, raw_arguments: Any) -> Any:
         redaction = self.redaction
 
         def prepare(record: AuditRecord) -> None:
-            record.arguments = redaction.arguments(raw_arguments) if keep_arguments else {}
+            # A completion's arguments are its started row's: stored once.
+            record.arguments = redaction.arguments(raw_arguments) if record.phase != "completed" else {}
             if record.error:
                 # Errors quote values ("email: 'bob@…' is not a valid email"): what the arguments hide, they hide.
                 record.error = redaction.text(record.error, raw_arguments)
@@ -157,7 +159,7 @@ class CallRecorder:
         recording.finished = True
         raw = self._close(record, recording.started, decision, error)
         opened = recording.opened
-        prepare = self._prepare(raw, keep_arguments=opened is None)  # a write's arguments are in its started row
+        prepare = self._prepare(raw)
         try:
             await self.audit.write(record, prepare=prepare, opens=opened)
         except Exception:
@@ -170,9 +172,12 @@ class CallRecorder:
         """Record a write ahead of its request; ``AuditUnavailable`` when the store cannot take it."""
         ahead = replace(recording.record, decision="started", phase="started", error=None,
                         duration_ms=None, sentence="")
+        # Known before awaiting: if the call is cancelled meanwhile, its completion still names this row.
+        recording.opened = Written(ahead, self._prepare(recording.record.arguments))
         try:
-            recording.opened = await self.audit.write(ahead, prepare=self._prepare(recording.record.arguments))
+            await self.audit.write(ahead, ticket=recording.opened)
         except Exception as exc:
+            recording.opened = None
             log.error("audit store could not record a write of %s ahead of its request; refusing it (%s)",
                       printable(recording.record.tool), type(exc).__name__)
             raise AuditUnavailable(str(exc)) from None
@@ -182,7 +187,7 @@ class CallRecorder:
         if recording.finished:
             return
         recording.finished = True
-        sent = recording.opened is not None
+        sent = recording.sent
         if isinstance(exc, Exception):
             decision, error = "failed", f"internal error ({type(exc).__name__})"
         else:
@@ -193,7 +198,7 @@ class CallRecorder:
         record = recording.record
         raw = self._close(record, recording.started, decision, error)
         try:
-            self.audit.write_nowait(record, prepare=self._prepare(raw, keep_arguments=not sent),
+            self.audit.write_nowait(record, prepare=self._prepare(raw),
                                     opens=recording.opened)
         except Exception:
             log.exception("audit store could not take the record of a cancelled call of %s", printable(record.tool))
