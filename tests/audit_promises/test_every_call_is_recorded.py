@@ -88,7 +88,7 @@ async def test_a_write_cancelled_mid_upstream_over_stdio_is_completed(make_runti
             (record,) = await eventually(completed)
             gate.release()
     assert record.decision == "cancelled" and "outcome unknown" in record.error
-    assert "cancelled by the client while the back end was being called" in record.sentence
+    assert "cancelled by the client (while the back end was being called; outcome unknown)" in record.sentence
     assert runtime.audit.count() == 1 and runtime.audit.verify().ok
 
 

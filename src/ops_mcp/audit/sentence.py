@@ -270,12 +270,8 @@ def _outcome(record: AuditRecord) -> str:
         parts = ["sent to the back end, outcome pending (recorded ahead of the request)"]
     elif d == "unknown":
         parts = ["outcome unknown (the request was sent; no completion was recorded)"]
-    elif d == "cancelled":
-        parts = [
-            "cancelled by the client while the back end was being called; outcome unknown",
-            status,
-            _ms(record),
-        ]
+    elif d == "cancelled":  # the error says whether the request had left (then its outcome is unknown)
+        parts = ["cancelled by the client" + (f" ({error})" if error else ""), status, _ms(record)]
     else:  # set after construction, bypassing the check in AuditRecord: say it as it is
         parts = [_clean(d, 40), error]
     return ", ".join(p for p in parts if p)
