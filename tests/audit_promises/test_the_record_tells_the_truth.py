@@ -166,3 +166,15 @@ async def test_a_webhook_secret_registered_while_running_is_scrubbed_too(make_ru
         )
         await client.call_tool("remote_list_timeoff", {"status": f"sig {secret}"})
     assert secret not in stored(runtime)
+
+
+@pytest.mark.parametrize("hidden", [
+    "\x00", "\x1b", "\x7f", "\x85", "\x9b", "\u2028", "\u2029", "\u200e", "\u202a", "\u202e", "\u2066", "\u2069",
+    "\u200b", "\ufeff", "\u061c", "\u034f", "\u3164", "\U000e0041", "\U000e007f",
+])  # fmt: skip
+def test_neutralise_shows_every_hidden_or_reordering_character(hidden):
+    from ops_mcp.text import neutralise
+
+    shown = neutralise(f"approved{hidden}everything")
+    assert hidden not in shown and shown.isprintable() and len(shown.splitlines()) == 1
+    assert shown.startswith("approved\\") and shown.endswith("everything")
