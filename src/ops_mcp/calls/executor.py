@@ -8,7 +8,6 @@ call being cancelled (``abandon``).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import mcp_types as t
@@ -21,8 +20,6 @@ from .context import CallContext, Confirmed, Confirmer, UpstreamCaller
 from .recorder import AuditUnavailable, CallRecorder, Recording, endpoint_backend, printable
 from .results import error_result, outcome_result
 from .validation import ArgumentValidator
-
-log = logging.getLogger("ops_mcp.calls")
 
 
 class ToolExecutor:
