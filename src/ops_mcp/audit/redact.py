@@ -31,7 +31,7 @@ LARGE_VALUE = 4096
 PREVIEW = 64
 # Characters of argument text one record keeps, whatever the call sent: a 4 MB call must not make a
 # 6 MB row. What does not fit is counted and hashed, not stored.
-ARGUMENT_BUDGET = 16_384
+ARGUMENT_BUDGET = 8_192
 # The store's last net over a whole record (arguments, error, sentence, ids) is looser.
 RECORD_BUDGET = 65_536
 # Secrets shorter than this are ignored: replacing "ab" everywhere would shred the record while
