@@ -178,3 +178,11 @@ def test_neutralise_shows_every_hidden_or_reordering_character(hidden):
     shown = neutralise(f"approved{hidden}everything")
     assert hidden not in shown and shown.isprintable() and len(shown.splitlines()) == 1
     assert shown.startswith("approved\\") and shown.endswith("everything")
+
+
+async def test_audit_tail_json_shows_hidden_characters_as_escapes(make_runtime):
+    runtime = make_runtime()
+    async with Client(make_server(runtime, "writer"), mode="legacy") as client:
+        await client.call_tool("remote_list_timeoff", {"status": "x\u2028\u202e\x85y"})
+    shown = tail(runtime.audit, 5, as_json=True)
+    assert shown.isascii() and len(shown.splitlines()) == 1

@@ -81,7 +81,8 @@ def _format(entries: Iterable[AuditEntry], as_json: bool, empty: str) -> str:
     entries = list(entries)
     if as_json:
         return "\n".join(
-            json.dumps({"seq": e.seq, **e.record.to_dict(), "hash": e.hash}, ensure_ascii=False)
+            # ASCII: a terminal shows "\u2028" or "\u202e" as text, never as a line break or a reversal.
+            json.dumps({"seq": e.seq, **e.record.to_dict(), "hash": e.hash}, ensure_ascii=True)
             for e in entries
         )
     if not entries:
