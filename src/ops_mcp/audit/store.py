@@ -433,7 +433,7 @@ class AuditStore:
 
     def entry(self, seq: int) -> AuditEntry | None:
         """The record at ``seq`` (the console's detail page), or None."""
-        found = self._select("WHERE seq = ?", [int(seq)], 1)
+        found = self._select(" AND s.seq = ?", [int(seq)], 1)
         return found[0] if found else None
 
     def search(
