@@ -55,6 +55,7 @@ from .connections import BodyDeadline, uvicorn_config
 from .limits import Principal
 from .memory import trim_periodically
 from .metrics import Metrics, create_metrics
+from .response_mode import answer_quiet_requests_in_json, may_talk_back
 from .revocation import RevocationWatcher
 
 log = logging.getLogger("ops_mcp.http")
@@ -206,6 +207,8 @@ def _mcp_routes(server: GovernedServer, transports: tuple[str, ...], stateless: 
                                              transport_security=security, host=host,
                                              session_idle_timeout=limits.session_idle_seconds,
                                              max_sessions=limits.max_sessions)
+        if not stateless:
+            answer_quiet_requests_in_json(server.session_manager, may_talk_back(server))
         routes += [r for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
     if "sse" in transports:
         sdk_app = server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security, host=host)
