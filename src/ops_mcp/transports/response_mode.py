@@ -57,10 +57,13 @@ def may_talk_back(server: Any) -> MayTalkBack:
         meta = params.get("_meta")
         if isinstance(meta, dict) and meta.get("progressToken") is not None:
             return True
+        name = params.get("name")
+        if not isinstance(name, str):
+            return True  # malformed: the SDK answers it as it always has
         policy = server.current_policy()
         if policy is None:
             return False  # refused before anything could be asked
-        endpoint = policy.endpoints.get(params.get("name"))
+        endpoint = policy.endpoints.get(name)
         if endpoint is not None:
             return bool(policy.needs_confirmation(endpoint))
         # A meta-tool (``ops_call_tool`` and friends) may run any of the agent's tools.
