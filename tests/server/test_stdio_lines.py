@@ -25,7 +25,12 @@ async def lines_of(*chunks: bytes) -> list[bytes]:
 
 
 async def test_lines_across_chunk_boundaries_and_a_last_unterminated_one() -> None:
-    assert await lines_of(b'{"a":', b'1}\n{"b"', b":2}\n\n", b'{"c":3}') == [b'{"a":1}', b'{"b":2}', b"", b'{"c":3}']
+    assert await lines_of(b'{"a":', b'1}\n{"b"', b":2}\n\n", b'{"c":3}') == [
+        b'{"a":1}',
+        b'{"b":2}',
+        b"",
+        b'{"c":3}',
+    ]
 
 
 async def test_a_line_longer_than_one_read() -> None:

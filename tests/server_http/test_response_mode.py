@@ -29,7 +29,9 @@ READER = {"areas": {"remote.employments": "read"}, "tool_mode": "static"}
 
 
 @contextmanager
-def hr_server(tmp_path: Path, agent: dict[str, Any], *, stateless: bool = False) -> Iterator[tuple[Any, str, str]]:
+def hr_server(
+    tmp_path: Path, agent: dict[str, Any], *, stateless: bool = False
+) -> Iterator[tuple[Any, str, str]]:
     runtime = build_runtime(settings_for(tmp_path / "state", {"hr": agent}))
     token = AgentTokenStore(runtime.state_dir).issue("hr")
     with served(runtime, stateless=stateless) as url:
@@ -57,8 +59,9 @@ class Answers:
 
 
 def client_for(url: str, token: str, mode: str, answers: Answers, **options: Any) -> Client:
-    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30,
-                              event_hooks={"response": [answers.hook]})
+    http = httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"}, timeout=30, event_hooks={"response": [answers.hook]}
+    )
     return Client(streamable_http_client(url, http_client=http), mode=mode, **options)
 
 
@@ -95,8 +98,9 @@ async def test_a_call_that_asked_for_progress_streams_it(tmp_path: Path, mode: s
 
     with hr_server(tmp_path, READER) as (_, url, token):
         async with client_for(url, token, mode, answers) as client:
-            result = await client.call_tool("remote_list_employments", {"max_items": 3, "page_size": 1},
-                                            progress_callback=progress)
+            result = await client.call_tool(
+                "remote_list_employments", {"max_items": 3, "page_size": 1}, progress_callback=progress
+            )
             plain = await client.call_tool("remote_list_employments", {"max_items": 3, "page_size": 1})
     assert not result.is_error, result.content[0].text
     assert len(result.structured_content["employments"]) == 3

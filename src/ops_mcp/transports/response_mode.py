@@ -40,10 +40,20 @@ MayTalkBack = Callable[[str, dict[str, Any]], bool]
 
 # Methods whose handling in ops-mcp never sends anything before the answer; ``tools/call`` is asked
 # about. Anything else (unknown or future methods) streams, as the SDK would.
-_QUIET_METHODS = frozenset({
-    "initialize", "ping", "tools/list", "resources/list", "resources/templates/list", "resources/read",
-    "prompts/list", "prompts/get", "completion/complete", "logging/setLevel",
-})
+_QUIET_METHODS = frozenset(
+    {
+        "initialize",
+        "ping",
+        "tools/list",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+        "logging/setLevel",
+    }
+)
 
 
 def may_talk_back(server: Any) -> MayTalkBack:
@@ -98,7 +108,9 @@ class PerRequestTransport(StreamableHTTPServerTransport):
         finally:
             _json_body.reset(token)
 
-    async def _handle_post_request(self, scope: Scope, request: Request, receive: Receive, send: Send) -> None:
+    async def _handle_post_request(
+        self, scope: Scope, request: Request, receive: Receive, send: Send
+    ) -> None:
         request_id = await self._json_request_id(request)
         if request_id is None:
             await super()._handle_post_request(scope, request, receive, send)

@@ -73,7 +73,8 @@ async def pipe_stdio() -> AsyncIterator[tuple[Any, Any]]:
                 async for line in _lines(reader):
                     try:
                         message = types.jsonrpc_message_adapter.validate_json(
-                            line.decode("utf-8", errors="replace"), by_name=False)
+                            line.decode("utf-8", errors="replace"), by_name=False
+                        )
                     except Exception as exc:  # the SDK's reader hands the session the error too
                         await read_stream_writer.send(exc)
                         continue
