@@ -48,6 +48,7 @@ from ..events.registration import Registration, register_webhooks
 from ..events.secrets import WebhookSecrets
 from ..runtime import Runtime
 from ..server.governed import GovernedServer
+from ..warmup import start_warm_up
 from . import logsafe
 from .admission import AdmissionMiddleware, AgentConnections, HandlerLimit, is_mcp_path
 from .agent_auth import CompositeVerifier, build_verifier
@@ -263,6 +264,7 @@ def _lifespan(state: AppState) -> Any:
                     if state.register_webhooks_at:
                         tasks.start_soon(_register, state, state.register_webhooks_at)
                     state.ready = True
+                    start_warm_up(state.runtime)  # what the first call needs, while no call is running yet
                     try:
                         yield
                     finally:

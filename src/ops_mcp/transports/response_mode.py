@@ -91,7 +91,7 @@ class PerRequestTransport(StreamableHTTPServerTransport):
         self._json_requests: set[str] = set()
         self._request_streams = _RequestStreams(self._json_requests)
 
-    @property  # type: ignore[override]
+    @property
     def is_json_response_enabled(self) -> bool:
         return _json_body.get()
 

@@ -21,7 +21,7 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -50,8 +50,10 @@ def pipes_usable() -> bool:
 
 
 @contextlib.asynccontextmanager
-async def pipe_stdio() -> AsyncIterator[tuple[Any, Any]]:
-    """Like ``mcp.server.stdio.stdio_server()``: (read stream, write stream) of ``SessionMessage``."""
+async def pipe_stdio(after_listing: Callable[[], object] | None = None) -> AsyncIterator[tuple[Any, Any]]:
+    """Like ``mcp.server.stdio.stdio_server()``: (read stream, write stream) of ``SessionMessage``.
+
+    ``after_listing`` is called once, right after the answer to the first ``tools/list`` is written."""
     from mcp.server import stdio as sdk_stdio
 
     stdin, release_stdin = sdk_stdio._claim_fd(0, sys.stdin, "rb", sdk_stdio._open_stdin_diversion)
@@ -67,6 +69,7 @@ async def pipe_stdio() -> AsyncIterator[tuple[Any, Any]]:
         write_transport, _ = await loop.connect_write_pipe(lambda: drain, stdout)
         read_stream_writer, read_stream = create_context_streams[SessionMessage | Exception](0)
         write_stream, write_stream_reader = create_context_streams[SessionMessage](0)
+        listing = _FirstListing(after_listing)
 
         async def stdin_reader() -> None:
             async with read_stream_writer:
@@ -78,6 +81,7 @@ async def pipe_stdio() -> AsyncIterator[tuple[Any, Any]]:
                     except Exception as exc:  # the SDK's reader hands the session the error too
                         await read_stream_writer.send(exc)
                         continue
+                    listing.read(message)
                     await read_stream_writer.send(SessionMessage(message))
 
         async def stdout_writer(transport: asyncio.WriteTransport) -> None:
@@ -86,6 +90,7 @@ async def pipe_stdio() -> AsyncIterator[tuple[Any, Any]]:
                     json = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
                     transport.write(json.encode() + b"\n")
                     await drain.wait()
+                    listing.written(session_message.message)
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(stdin_reader)
@@ -129,6 +134,25 @@ async def _lines(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
                 pending.clear()
                 skipping = True
                 yield b""  # answered as unreadable, like any line that is not JSON-RPC
+
+
+class _FirstListing:
+    """Calls ``then`` once the answer to the first ``tools/list`` request has been written."""
+
+    def __init__(self, then: Callable[[], object] | None) -> None:
+        self._then = then
+        self._id: Any = None
+
+    def read(self, message: Any) -> None:
+        if self._then is not None and self._id is None and getattr(message, "method", None) == "tools/list":
+            self._id = getattr(message, "id", None)
+
+    def written(self, message: Any) -> None:
+        if self._then is None or self._id is None or getattr(message, "id", None) != self._id:
+            return
+        if isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
+            then, self._then = self._then, None
+            then()
 
 
 class _Drain(asyncio.Protocol):

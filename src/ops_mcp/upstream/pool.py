@@ -7,6 +7,7 @@ API that redirects is misconfigured, and a redirect must not carry a token elsew
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +27,16 @@ class ClientPool:
         self._limits = limits
         self._wrap_transport = wrap_transport  # tracing: a client span around every HTTP attempt
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._making = threading.Lock()  # the warm-up thread and the event loop may both ask first
 
     def client(self, backend: str) -> httpx.AsyncClient:
+        client = self._clients.get(backend)
+        if client is not None:
+            return client
+        with self._making:
+            return self._make(backend)
+
+    def _make(self, backend: str) -> httpx.AsyncClient:
         client = self._clients.get(backend)
         if client is None:
             transport = self._transport
