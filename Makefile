@@ -3,12 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# `make run` (and the servers `make bench`/`make profile` measure) use their own venv with only what a user
-# installs (`.[metrics]`): the test extra brings schemathesis, hence click/rich/pygments, which httpx's
-# import then loads (its CLI) — ~100 ms of start-up and first call no user pays.
-RUN_VENV  := .venv-run
-RUN_BIN   := $(RUN_VENV)/bin
-RUN_STAMP := $(RUN_VENV)/.installed
+# `make run` needs only what a user installs (`.[metrics]`), under a stamp of its own: on a fresh clone the
+# venv it runs from has no test-only packages. (`make test` adds them to the same venv; what they would
+# have cost at start-up — httpx's CLI importing click, rich and pygments — ops-mcp no longer loads at all,
+# see src/ops_mcp/_httpx_cli.py.)
+RUN_STAMP := $(VENV)/.installed-run
 CONFIG ?= examples/ops-mcp.toml
 
 .PHONY: run test typecheck lint bench profile reliability-report soak sandbox manifests clean node-tools bundle wheel
@@ -31,17 +30,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench,metrics]'
 	touch $(STAMP)
 
-$(RUN_BIN)/python:
-	$(PYTHON) -m venv $(RUN_VENV)
-
-$(RUN_STAMP): pyproject.toml | $(RUN_BIN)/python
-	$(RUN_BIN)/python -m pip install --quiet --upgrade pip
-	$(RUN_BIN)/python -m pip install --quiet -e '.[metrics]'
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[metrics]'
 	touch $(RUN_STAMP)
 
 # PORT=9000 make run serves on another port (default: [server] port, 8765, or a free one if taken).
 run: $(RUN_STAMP)
-	$(RUN_BIN)/ops-mcp run --config $(CONFIG)$(if $(PORT), --port $(PORT))
+	$(BIN)/ops-mcp run --config $(CONFIG)$(if $(PORT), --port $(PORT))
 
 # Writes nothing tracked: figures are recorded only by `make reliability-report` and `make soak`.
 # One pytest worker per core (a test module stays on one worker, so its shared fixtures are built once).
@@ -63,13 +59,13 @@ lint: $(STAMP)
 
 # Writes benchmarks/RESULTS.md: ~15 min on 2 quiet cores (29 min at load average 7); BENCH_ARGS=--quick
 # is a smoke run of every figure (~4 min quiet, 11 min at load average 8).
-# The servers under test are the `make run` install ($(RUN_VENV)); the harness itself runs from $(VENV).
-bench: $(STAMP) $(RUN_STAMP)
-	OPS_MCP_BIN=$(CURDIR)/$(RUN_BIN)/ops-mcp $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+# OPS_MCP_BIN=/path/to/ops-mcp measures another install (e.g. a venv with only `.[metrics]`).
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 # Writes benchmarks/PROFILE.md (~5 min): py-spy samples each server per transport; PROFILE_ARGS=--quick.
-profile: $(STAMP) $(RUN_STAMP)
-	OPS_MCP_BIN=$(CURDIR)/$(RUN_BIN)/ops-mcp $(BIN)/python -m benchmarks.profiling $(PROFILE_ARGS)
+profile: $(STAMP)
+	$(BIN)/python -m benchmarks.profiling $(PROFILE_ARGS)
 
 # docs/RELIABILITY.md is rendered from what the reliability suite measured: items 1-6 at full volume
 # here, item 7 (the 10-minute soak) by `make soak`; each keeps the other's sections as they were.
@@ -115,4 +111,4 @@ wheel: $(STAMP)
 	$(BIN)/uv build --quiet --wheel --out-dir dist
 
 clean:
-	rm -rf $(VENV) $(RUN_VENV) .pytest_cache .ruff_cache .mypy_cache $(RESULTS) $(TOOLS)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache $(RESULTS) $(TOOLS)
