@@ -5,6 +5,9 @@ with that limit below the calls in flight, about half the requests opened a new 
 
 from __future__ import annotations
 
+import socket
+import threading
+
 import anyio
 import pytest
 from starlette.applications import Starlette
@@ -20,6 +23,7 @@ pytestmark = pytest.mark.anyio
 
 IN_FLIGHT = 32  # as many as the hosted benchmark's clients
 ROUNDS = 10
+WAIT_S = 60  # a bound on a loaded machine, not an expectation
 
 
 @pytest.fixture
@@ -56,3 +60,48 @@ async def test_calls_in_flight_reuse_their_connections() -> None:
         finally:
             await pool.aclose()
     assert len(peers) <= IN_FLIGHT  # 320 requests, never more connections than were needed at once
+
+
+def closing_server() -> tuple[socket.socket, threading.Event, list[int]]:
+    """Answers one request per connection, then closes it without saying so (no ``Connection: close``)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    closed, served = threading.Event(), [0]
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                served[0] += 1
+            closed.set()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, closed, served
+
+
+async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
+    """The pool's idle check (``upstream.network``) sees the hang-up, so the next request opens a new
+    connection instead of failing on the dead one."""
+    listener, closed, served = closing_server()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    pool = ClientPool(None, httpx_limits(ClientLimits()))
+    client = pool.client("backend")
+    try:
+        assert (await client.get(url)).text == "ok"
+        assert closed.wait(WAIT_S)  # the server has hung up on the idle connection
+        for _ in range(3):
+            closed.clear()
+            assert (await client.get(url)).text == "ok"
+            assert closed.wait(WAIT_S)
+    finally:
+        await pool.aclose()
+        listener.close()
+    assert served[0] == 4

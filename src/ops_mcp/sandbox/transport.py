@@ -14,8 +14,9 @@ class SandboxRoutingTransport(httpx.AsyncBaseTransport):
         self._host = sandbox_host
         self._sandbox = httpx.ASGITransport(app=app)
         # The upstream client's limits (keep-alive as many as connections: see ClientLimits).
-        self._network = httpx.AsyncHTTPTransport(limits=limits or httpx.Limits(max_connections=100,
-                                                                               max_keepalive_connections=100))
+        from ..upstream.network import network_transport
+
+        self._network = network_transport(limits or httpx.Limits(max_connections=100, max_keepalive_connections=100))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == self._host:

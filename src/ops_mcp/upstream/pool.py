@@ -15,6 +15,7 @@ import anyio
 import httpx
 
 from .connection import Connection
+from .network import cheap_idle_checks, network_transport
 from .request import PreparedRequest
 
 USER_AGENT = "ops-mcp/0.1"
@@ -41,13 +42,15 @@ class ClientPool:
         if client is None:
             transport = self._transport
             if self._wrap_transport is not None:  # one pool per back end, as httpx would make by itself
-                transport = self._wrap_transport(transport or httpx.AsyncHTTPTransport(limits=self._limits))
+                transport = self._wrap_transport(transport or network_transport(self._limits))
             client = httpx.AsyncClient(
                 transport=transport,
                 limits=self._limits,
                 headers={"user-agent": USER_AGENT},
                 follow_redirects=False,
             )
+            if transport is None:  # httpx's own transport (proxies from the environment included)
+                cheap_idle_checks(getattr(client, "_transport", None))
             self._clients[backend] = client
         return client
 
