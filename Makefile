@@ -10,7 +10,8 @@ STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 CONFIG ?= examples/ops-mcp.toml
 
-.PHONY: run test typecheck lint bench profile reliability-report soak sandbox manifests clean node-tools bundle wheel
+.PHONY: run test typecheck lint bench profile reliability-report soak sandbox manifests clean node-tools bundle wheel \
+        console-screenshots
 
 # Node tools for the tests (Node 22, the MCPB CLI, the MCP conformance suite), pinned by tests/npm/ and
 # installed from the npm registry into .tools/ (git-ignored). Without npm their tests are skipped; CI sets
@@ -79,6 +80,10 @@ soak: $(STAMP)
 	rm -rf $(RESULTS)
 	OPS_MCP_RELIABILITY_RESULTS=$(RESULTS) $(BIN)/python -m pytest tests/reliability -m soak -o addopts='' -q
 	$(BIN)/python -m tests.reliability.recorder $(RESULTS) docs/RELIABILITY.md
+
+# docs/console-matrix.png and docs/console-approvals.png, taken by Debian's Chromium (apt-get install chromium).
+console-screenshots: $(STAMP)
+	$(BIN)/python -m tests.console.screenshots docs
 
 sandbox: $(STAMP)
 	$(BIN)/ops-mcp sandbox

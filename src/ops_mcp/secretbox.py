@@ -18,8 +18,10 @@ import binascii
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 KEY_ENV = "OPS_MCP_SECRET_KEY"
 KEY_BYTES = 32
@@ -54,8 +56,8 @@ class KeySource:
 
 def load_secret_key(key_file: Path | None, state_dir: Path, env: dict[str, str] | None = None) -> KeySource:
     """The key from the environment or ``key_file``; ``SecretKeyError`` says how to fix a missing or bad one."""
-    env = os.environ if env is None else env
-    raw = env.get(KEY_ENV)
+    environ: Mapping[str, str] = os.environ if env is None else env
+    raw = environ.get(KEY_ENV)
     if raw:
         return KeySource(f"${KEY_ENV}", _decode(raw, f"${KEY_ENV}"))
     if key_file is None:
@@ -93,7 +95,7 @@ class SecretBox:
         if len(key) != KEY_BYTES:
             raise SecretKeyError("a secret key has 32 bytes")
         self._key = key
-        self._aead = None
+        self._aead: Any = None
 
     def __repr__(self) -> str:
         return "SecretBox(<key hidden>)"
@@ -114,7 +116,7 @@ class SecretBox:
         except (InvalidTag, binascii.Error, ValueError):
             raise SecretUnreadable("sealed with another key or for another purpose, or altered") from None
 
-    def _cipher(self):  # type: ignore[no-untyped-def]
+    def _cipher(self) -> Any:
         if self._aead is None:
             from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 

@@ -13,6 +13,7 @@ the rows are decided again), a tool and argument that carry it, then (value, acc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 UUID = "format:uuid"  # the key for rows about the uuid format rather than a pattern
 ARABIC_2024 = "\u0662\u0660\u0662\u0664"  # ٢٠٢٤: digits, but not ASCII digits
@@ -25,6 +26,13 @@ class Rows:
     tool: str
     argument: str  # "name" for a top-level argument, "name.0" for the first item of an array argument
     cases: tuple[tuple[str, bool], ...]
+    # Valid values for the tool's other required arguments: the validator reports a pattern only once the
+    # call is otherwise complete, so a row about one field must not be hidden behind "required" errors.
+    others: tuple[tuple[str, Any], ...] = ()
+
+    def arguments(self, value: str) -> dict[str, Any]:
+        name, _, item = self.argument.partition(".")
+        return {**dict(self.others), name: [value] if item else value}
 
 
 def _prefixed(prefix: str) -> tuple[tuple[str, bool], ...]:
@@ -168,6 +176,39 @@ TABLE: dict[str, Rows] = {
         ("en-", False),
         ("en_US", False),
         ("\u00f1e", False),
+    )),
+    "^[0-9]{4}$": Rows("remote_list_holidays", "year", (
+        ("2026", True),
+        ("0000", True),
+        ("2026\n", False),
+        ("202", False),
+        ("20260", False),
+        (ARABIC_2024, False),
+        (FULLWIDTH_2024, False),
+        (" 2026", False),
+    )),
+    "^[1-9][0-9]?$": Rows("remote_create_recurring_incentive", "duration_in_months", (
+        ("1", True),
+        ("12", True),
+        ("99", True),
+        ("0", False),
+        ("01", False),
+        ("100", False),
+        ("12\n", False),
+        ("\u0661", False),
+        ("", False),
+    ), others=(("employment_id", A_UUID), ("type", "bonus"), ("amount", 1000), ("amount_tax_type", "gross"),
+               ("effective_date", "2026-12-01"))),
+    "^[a-z0-9-]+$": Rows("remote_get_cost_calculator_region_fields", "slug", (
+        ("portugal-lisbon", True),
+        ("us-ca-9", True),
+        ("-", True),
+        ("Portugal", False),
+        ("a_b", False),
+        ("a b", False),
+        ("abc\n", False),
+        ("\u0430bc", False),  # a Cyrillic a
+        ("", False),
     )),
     UUID: Rows("remote_list_employments", "company_id", (
         (A_UUID, True),

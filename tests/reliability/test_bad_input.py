@@ -252,10 +252,9 @@ def test_values_only_ecma_262_refuses_are_refused_end_to_end(rig, mode: str) -> 
     tally = Tally()
     with driven(build_stdio_server(runtime, "all"), mode) as driver:
         for rows in TABLE.values():
-            name, _, item = rows.argument.partition(".")
             for value, accepted in rows.cases:
                 if not accepted:
-                    arguments = {name: [value] if item else value}
+                    arguments = rows.arguments(value)
                     tally.check(sandbox, driver.call, rows.tool, arguments, [rows.argument], f"{value!r}")
     record("1", f"values only ECMA-262 refuses, hand-decided ({mode})", tried=tally.tried,
            outcome="refused, naming the field; 0 upstream requests" if not tally.failures

@@ -49,8 +49,7 @@ def _slot(rows: Rows) -> dict[str, Any]:
 
 
 def _arguments(rows: Rows, value: str) -> dict[str, Any]:
-    name, _, item = rows.argument.partition(".")
-    return {name: [value] if item else value}
+    return rows.arguments(value)
 
 
 def test_the_table_covers_every_pattern_of_the_catalogue() -> None:

@@ -41,6 +41,7 @@ def runtime_factory(directory: Path, *, agents: dict[str, dict],
 
     def make(chosen: dict[str, dict] | None = None, *, state_dir: Path | None = None,
              sandbox_app: Any = None, **settings: Any) -> Runtime:
+        settings = {key: value for key, value in settings.items() if value is not None}  # None: the default
         built = build_runtime(
             settings_for(state_dir or directory / "state", chosen or agents, backends=backends, **settings),
             sandbox_app=sandbox_app,

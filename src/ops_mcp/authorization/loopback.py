@@ -40,7 +40,8 @@ class LoopbackListener:
     @property
     def redirect_uri(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self.path}"
+        shown = host.decode() if isinstance(host, bytes) else host
+        return f"http://{shown}:{port}{self.path}"
 
     def wait(self, state: str, on_callback: OnCallback, timeout_s: float) -> bool:
         """Serve until the callback with ``state`` was handled (True) or ``timeout_s`` passed (False)."""

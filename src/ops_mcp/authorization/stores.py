@@ -10,6 +10,7 @@ import hashlib
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def _digest(state: str) -> str:
 class PendingAuthorizations:
     """Consents started by ``ops-mcp connect --via server`` and finished by the server's callback route."""
 
-    def __init__(self, path: Path, clock=time.time) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self._clock = clock
         self._lock = threading.Lock()

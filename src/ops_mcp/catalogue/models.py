@@ -98,6 +98,15 @@ class FormsProfile(_Model):
     # The object whose country decides the form when the call names it, not the country.
     subject_path: str  # e.g. /v1/employments/{id}
     subject_query: dict[str, str] = {}
+    # Where things sit in those bodies (after the envelope's data key): the subject object's key, the
+    # dotted fields tried in turn for its country, the key of the countries list, the fields of a country
+    # row matched against a country code, the row's list of forms, and the key a form's schema may sit under.
+    subject_key: str | None = None
+    subject_country_fields: list[str] = ["country"]
+    countries_key: str | None = None
+    country_code_fields: list[str] = ["code"]
+    supported_forms_field: str = "forms"
+    schema_key: str | None = None
 
 
 class SandboxProfile(_Model):

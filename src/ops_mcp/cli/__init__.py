@@ -7,7 +7,22 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import agents, approvals, audit, check, connect, init, manifest, run, sandbox, serve, tools, webhooks
+from . import (
+    admins,
+    agents,
+    approvals,
+    audit,
+    check,
+    connect,
+    init,
+    manifest,
+    policy,
+    run,
+    sandbox,
+    serve,
+    tools,
+    webhooks,
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -20,7 +35,22 @@ EPILOG = (
     "takes --config DIR/ops-mcp.toml (or export OPS_MCP_CONFIG=DIR/ops-mcp.toml). "
     "`ops-mcp COMMAND --help` describes each command."
 )
-GROUPS = (init, serve, run, tools, check, agents, approvals, audit, webhooks, connect, sandbox, manifest)
+GROUPS = (
+    init,
+    serve,
+    run,
+    tools,
+    check,
+    agents,
+    admins,
+    policy,
+    approvals,
+    audit,
+    webhooks,
+    connect,
+    sandbox,
+    manifest,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

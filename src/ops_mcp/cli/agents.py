@@ -29,11 +29,14 @@ def register(sub: Any) -> None:
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
+    from ..policy_store import JsonPolicyOverrides
     from ..transports.agent_auth import AgentTokenStore
 
     settings = load_settings_or_exit(config_of(args))
     store = AgentTokenStore(settings.state_dir())
-    configured = sorted(settings.agents)
+    # Agents created in the operator console are saved in the state dir, not the TOML.
+    known = set(settings.agents) | set(JsonPolicyOverrides(settings.state_dir()).load())
+    configured = sorted(known)
     if args.agents_command == "list":
         tokens = store.tokens()
         rows = [{"agent": name, "token": name in tokens,
@@ -41,7 +44,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
                  "hint": tokens[name].hint + "…" if name in tokens else None} for name in configured]
         orphans = [{"agent": name, "token": True, "created_at": t.created_at, "hint": t.hint + "…",
                     "note": "not in the config: this token is refused"}
-                   for name, t in sorted(tokens.items()) if name not in settings.agents]
+                   for name, t in sorted(tokens.items()) if name not in known]
         if args.json:
             print(json.dumps(rows + orphans, indent=2))
             return 0
@@ -57,7 +60,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
             return 1
         print(f"revoked the token of {name}", file=sys.stderr)
         return 0
-    if name not in settings.agents:
+    if name not in known:
         print(f"ops-mcp: unknown agent {name!r}; configured agents: {', '.join(configured) or 'none'}",
               file=sys.stderr)
         return 2

@@ -69,6 +69,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     print(banner(runtime, agent, base, _demo_token(runtime, agent)))
+    print(console_lines(runtime, base, _demo_people(runtime)))
     sys.stdout.flush()
     return run_http(runtime, transport="http", host=host, port=port, register_webhooks_at=base)
 
@@ -81,6 +82,43 @@ def _demo_token(runtime: Runtime, agent: str) -> str | None:
     if agent in store.tokens():
         return None
     return store.issue(agent)
+
+
+# On the embedded sandbox, the first run creates these console accounts and shows their passwords once.
+DEMO_PEOPLE = (("admin", "admin"), ("approver", "approver"))
+
+
+def _demo_people(runtime: Runtime) -> dict[str, str]:
+    """New console accounts with their passwords (shown once); none when any account exists already, or when
+    a real back end is configured (then people are added on purpose, with `ops-mcp admins add`)."""
+    from ..console.people import SqliteConsoleStore, create_account
+
+    if not runtime.tenants.all_embedded:
+        return {}
+    store = SqliteConsoleStore(runtime.state_dir)
+    try:
+        if store.accounts():
+            return {}
+        return {name: create_account(store, name, role) for name, role in DEMO_PEOPLE}
+    finally:
+        store.close()
+
+
+def console_lines(runtime: Runtime, base: str, created: dict[str, str]) -> str:
+    config_path = runtime.settings.config_path
+    config_flag = f" --config {config_path}" if config_path else ""
+    add = f"{command()} admins add NAME --role admin|approver|auditor{config_flag}"
+    if created:
+        accounts = "\n".join(f"  {name:<9} password {password}   (role {dict(DEMO_PEOPLE)[name]})"
+                              for name, password in created.items())
+        how = (f"Sign in with these accounts, created for the sandbox; the passwords are shown only now (only "
+               f"salted hashes are kept):\n{accounts}\nMore people (an auditor, say): {add}")
+    else:
+        how = f"Sign in with your console account. None yet, or a password lost? {add} (add --reset for a new password)"
+    return f"""Operator console (access matrix, agents and tokens, approvals, audit, live view):
+  {base}/admin
+{how}
+"""
 
 
 def _bind_probe_host(host: str) -> str:

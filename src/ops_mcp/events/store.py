@@ -176,6 +176,14 @@ class EventStore:
 
     # -- reading ---------------------------------------------------------------------------------
 
+    def feed_counts(self) -> list[dict[str, Any]]:
+        """Events received per feed (back end, tenant, area), with the latest time (the console's live view)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT backend, tenant, area, count(*), max(received_at) FROM events "
+                "GROUP BY backend, tenant, area ORDER BY backend, tenant, area").fetchall()
+        return [{"backend": b, "tenant": t, "area": a, "count": n, "last_at": last} for b, t, a, n, last in rows]
+
     def last_seq(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]

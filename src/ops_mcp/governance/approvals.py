@@ -282,7 +282,8 @@ class ApprovalStore:
         """Pending, unexpired approvals (newest first); with ``include_done`` the latest ``limit`` of all."""
         now = time.time() if now is None else now
         if include_done:
-            query, params = f"SELECT {_COLUMNS} FROM approvals ORDER BY created_at DESC LIMIT ?", (limit,)
+            query = f"SELECT {_COLUMNS} FROM approvals ORDER BY created_at DESC LIMIT ?"
+            params: tuple[float | int, ...] = (limit,)
         else:
             query = (f"SELECT {_COLUMNS} FROM approvals WHERE status = 'pending' AND expires_at > ? "
                      "ORDER BY created_at DESC LIMIT ?")
@@ -319,7 +320,10 @@ def _approval(row: tuple) -> Approval:
     if not change.sentence:  # a row from before change summaries were stored
         change = ChangeSummary(sentence=row[4], changes=change.changes, title=change.title,
                                tenant=change.tenant, target=change.target)
-    return Approval(*row[:11], change=change, decided_via=row[12])
+    return Approval(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10],
+        change=change, decided_via=row[12],
+    )
 
 
 def _fmt(moment: float) -> str:

@@ -72,7 +72,8 @@ class ChangeSummary:
     def from_dict(cls, data: Any) -> ChangeSummary:
         if not isinstance(data, dict):
             return cls(sentence="")
-        rows = data.get("changes") if isinstance(data.get("changes"), list) else []
+        listed = data.get("changes")
+        rows: list[Any] = listed if isinstance(listed, list) else []
         changes = tuple(
             FieldChange(str(r.get("field", "")), str(r.get("label", "")),
                         None if r.get("before") is None else str(r["before"]), str(r.get("after", "")))

@@ -67,9 +67,9 @@ class Summarizer:
         found = await lookups.target(endpoint, arguments)
         target = _target_info(param, arguments, found)
         if found.state == "missing":
-            missing = f"there is no {found.noun} {show(arguments[param])}"  # type: ignore[index]
+            absent = f"there is no {found.noun} {show(arguments[param])}"  # type: ignore[index]
             return ChangeSummary(sentence="", title=endpoint.title, tenant=tenant_label, target=target,
-                                 missing=(missing,))
+                                 missing=(absent,))
         missing: list[str] = []
         private = self._private(arguments)
         sentence = await _headline(lookups, endpoint, arguments, found.record, tenant_label, private)

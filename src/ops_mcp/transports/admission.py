@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -168,7 +168,7 @@ class AdmissionMiddleware:
             self._log_refusal(principal, refused)
             await _refuse(refused, send)
 
-    def _classify(self, scope: Any) -> str:
+    def _classify(self, scope: Any) -> Literal["sse", "open", "call", "stream"]:
         method, path = scope["method"], scope["path"]
         if path == "/sse":
             return "sse"

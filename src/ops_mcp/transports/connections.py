@@ -62,7 +62,7 @@ class GuardedH11Protocol(H11Protocol):
     _waiting_since: float | None = None
     _header_timer: Any = None
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         self._bound_headers()
         self._update_wait()
@@ -130,9 +130,12 @@ class GuardedH11Protocol(H11Protocol):
     # -- the cap ---------------------------------------------------------------------------------
 
     def _make_room(self) -> None:
-        waiting = [c for c in self.connections if c is not self and getattr(c, "_waiting_since", None) is not None]
+        waiting = [
+            c for c in self.connections
+            if c is not self and isinstance(c, GuardedH11Protocol) and c._waiting_since is not None
+        ]
         if waiting:
-            oldest = min(waiting, key=lambda c: c._waiting_since)
+            oldest = min(waiting, key=lambda c: c._waiting_since or 0.0)
             oldest._drop(_408 if oldest.conn.trailing_data[0] else b"")
             self.connections.discard(oldest)  # it is closing; do not count it against the cap
         else:

@@ -42,6 +42,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..authorization.callback import authorization_routes
 from ..calls.context import CallContext
+from ..console import console_routes
 from ..events.notifier import EventNotifier
 from ..events.receiver import WebhookReceiver
 from ..events.registration import Registration, register_webhooks
@@ -52,6 +53,7 @@ from ..warmup import start_warm_up
 from . import logsafe
 from .admission import AdmissionMiddleware, AgentConnections, HandlerLimit, is_mcp_path
 from .agent_auth import CompositeVerifier, build_verifier
+from .call_witness import witnessed
 from .connections import BodyDeadline, uvicorn_config
 from .limits import Principal
 from .memory import trim_periodically
@@ -120,6 +122,7 @@ def create_app(
     routes += [Route("/healthz", _healthz, methods=["GET"]), Route("/readyz", _readyz(state), methods=["GET"])]
     routes += state.receiver.routes()
     routes += authorization_routes(runtime)  # GET /oauth/callback/{backend}: `ops-mcp connect --via server`
+    routes += console_routes(state)  # /admin: the operator console (console/)
     if state.metrics is not None:
         routes.append(state.metrics.route())
     app = Starlette(
@@ -210,7 +213,9 @@ def _mcp_routes(server: GovernedServer, transports: tuple[str, ...], stateless: 
                                              max_sessions=limits.max_sessions)
         if not stateless:
             answer_quiet_requests_in_json(server.session_manager, may_talk_back(server))
-        routes += [r for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
+        # Every tools/call the transport refuses before the server sees it is still audited (issue 12).
+        routes += [witnessed(r, server.executor.recorder, current_agent)
+                   for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
     if "sse" in transports:
         sdk_app = server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security, host=host)
         routes += [r for r in sdk_app.routes if getattr(r, "path", None) in ("/sse", "/messages")]
@@ -224,7 +229,7 @@ class _McpOnly:
     verified (no JWKS lookup, no log line, no cost an anonymous peer can multiply).
     """
 
-    def __init__(self, app: Any, inner: Any, **options: Any) -> None:
+    def __init__(self, app: Any, /, inner: Any, **options: Any) -> None:
         self.app = app
         self.inner = inner(app, **options)
 

@@ -120,6 +120,9 @@ class Attempts:
             kind = E.TIMEOUT if isinstance(exc, TimeoutError | httpx.TimeoutException) else E.NETWORK
             self._event(REQUEST, duration_ms=self._leg_ms(), detail=kind)
             return Unanswered(kind)
+        except BaseException:  # cancelled (the agent hung up) or failed: the slot goes back either way
+            self._release()
+            raise
         return self._observe(response)
 
     async def _send(self) -> httpx.Response:

@@ -293,7 +293,7 @@ class UpstreamClient:
     ) -> None:
         try:
             problems = await self._forms.check(
-                backend.profile.forms, connection, endpoint, arguments, prepared.json_body
+                backend.profile, connection, endpoint, arguments, prepared.json_body
             )
         except UpstreamCallError as exc:
             raise CallFailed(exc.error) from None

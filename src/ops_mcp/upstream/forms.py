@@ -1,8 +1,8 @@
 """Remote country forms: validate a body locally before the write, so the agent gets every
 field's problem at once and the back end sees no doomed write.
 
-Where forms live comes from the back end's profile (``backend.forms``; for Remote
-``GET /v1/countries/{country}/{form}`` → ``{data: <schema>}``). Schemas are cached per (connection,
+Where forms live and how their bodies are shaped come from the back end's profile (``backend.forms``
+and its envelope; for Remote ``GET /v1/countries/{country}/{form}`` → ``{data: <schema>}``). Schemas are cached per (connection,
 country, form, query) for ``ttl_s``. Validation is JSON Schema Draft 2020-12;
 ``x-*`` keywords are annotations jsonschema ignores, except ``x-jsf-errorMessage``, whose text
 replaces the message of the keyword it names (as Remote's own form library does).
@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..catalogue.models import Endpoint, FormRule, FormsProfile, JsonSchema
+from ..catalogue.models import BackendProfile, Endpoint, FormRule, FormsProfile, JsonSchema
 from .connection import Connection
 
 if TYPE_CHECKING:
@@ -39,6 +39,15 @@ def _fill(template: str, arguments: dict[str, Any]) -> str:
     for key, value in arguments.items():
         out = out.replace("{" + key + "}", str(value))
     return out
+
+
+def _dotted(value: Any, path: str) -> Any:
+    """``value["a"]["b"]`` for ``"a.b"``; None where the path does not lead anywhere."""
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def _field(path: list[Any]) -> str:
@@ -147,28 +156,30 @@ class FormValidator:
         self._cache: dict[tuple[Hashable, ...], tuple[float, Any]] = {}
 
     async def check(
-        self, forms: FormsProfile | None, connection: Connection, endpoint: Endpoint, arguments: dict[str, Any],
+        self, profile: BackendProfile, connection: Connection, endpoint: Endpoint, arguments: dict[str, Any],
         body: Any,
     ) -> dict[str, list[str]]:
         """All per-field problems of ``body`` under ``endpoint.forms`` (empty: valid)."""
+        forms = profile.forms
         if forms is None or not endpoint.forms or not isinstance(body, dict):
             return {}
+        data_key = profile.envelope.data_key
         problems: dict[str, list[str]] = {}
         for rule in endpoint.forms:
             targets = [k for k in body if rule.body_key == "*" or k == rule.body_key]
             if not targets:
                 continue
-            country = await self._country(forms, connection, rule, arguments)
+            country = await self._country(forms, data_key, connection, rule, arguments)
             if country is None:
                 continue
             query = {k: _fill(v, arguments) for k, v in rule.query.items()}
             if rule.body_key == "*":
-                supported = await self._supported_forms(forms, connection, country)
+                supported = await self._supported_forms(forms, data_key, connection, country)
                 pairs = [(k, k) for k in targets if k in supported]
             else:
                 pairs = [(rule.body_key, rule.form or rule.body_key)]
             for body_key, form in pairs:
-                schema, validator = await self._schema(forms, connection, country, form, query)
+                schema, validator = await self._schema(forms, data_key, connection, country, form, query)
                 problems.update(validate(schema, body[body_key], body_key, validator))
         return problems
 
@@ -181,14 +192,17 @@ class FormValidator:
         self._cache[key] = (now, value)
         return value
 
-    async def _get(self, connection: Connection, path: str, params: dict[str, Any] | None) -> Any:
+    async def _get(
+        self, connection: Connection, path: str, params: dict[str, Any] | None, data_key: str | None
+    ) -> Any:
         status, body = await self._get_json(connection, path, params)
         if status != 200:
             raise FormProblem(f"could not fetch {path}", status, body)
-        return body.get("data") if isinstance(body, dict) and "data" in body else body
+        return body[data_key] if data_key is not None and isinstance(body, dict) and data_key in body else body
 
     async def _country(
-        self, forms: FormsProfile, connection: Connection, rule: FormRule, arguments: dict[str, Any]
+        self, forms: FormsProfile, data_key: str | None, connection: Connection, rule: FormRule,
+        arguments: dict[str, Any],
     ) -> str | None:
         if rule.country_arg:
             value = arguments.get(rule.country_arg)
@@ -200,36 +214,44 @@ class FormValidator:
             path = forms.subject_path.replace("{id}", quote(str(employment_id), safe=""))
             data = await self._cached(
                 (connection, "employment-country", str(employment_id)),
-                lambda: self._get(connection, path, dict(forms.subject_query) or None),
+                lambda: self._get(connection, path, dict(forms.subject_query) or None, data_key),
             )
-            employment = data.get("employment", data) if isinstance(data, dict) else {}
-            country = employment.get("country") if isinstance(employment, dict) else None
-            if isinstance(country, dict):
-                country = country.get("code") or country.get("alpha_3_code")
-            return country or (employment.get("country_code") if isinstance(employment, dict) else None)
+            subject = data.get(forms.subject_key, data) if isinstance(data, dict) and forms.subject_key else data
+            for field in forms.subject_country_fields:
+                country = _dotted(subject, field)
+                if isinstance(country, str) and country:
+                    return country
         return None
 
-    async def _supported_forms(self, forms: FormsProfile, connection: Connection, country: str) -> set[str]:
+    async def _supported_forms(
+        self, forms: FormsProfile, data_key: str | None, connection: Connection, country: str
+    ) -> set[str]:
         countries = await self._cached(
-            (connection, "countries"), lambda: self._get(connection, forms.countries_path, None)
+            (connection, "countries"), lambda: self._get(connection, forms.countries_path, None, data_key)
         )
-        rows = countries if isinstance(countries, list) else (countries or {}).get("countries", [])
+        if isinstance(countries, list):
+            rows = countries
+        elif isinstance(countries, dict) and forms.countries_key:
+            rows = countries.get(forms.countries_key) or []
+        else:
+            rows = []
         for row in rows:
-            if isinstance(row, dict) and country in (row.get("code"), row.get("alpha_2_code")):
-                return set(row.get("supported_json_schemas") or [])
+            if isinstance(row, dict) and country in (row.get(field) for field in forms.country_code_fields):
+                return set(row.get(forms.supported_forms_field) or [])
         return set()
 
     async def _schema(
-        self, forms: FormsProfile, connection: Connection, country: str, form: str, query: dict[str, str]
+        self, forms: FormsProfile, data_key: str | None, connection: Connection, country: str, form: str,
+        query: dict[str, str],
     ) -> tuple[JsonSchema, Validator]:
         """The form's schema and its validator, both cached for ``ttl_s`` (so is a non-schema)."""
         path = forms.schema_path.replace("{country}", quote(country, safe="")).replace("{form}", quote(form, safe=""))
         key = (connection, "form", country, form, tuple(sorted(query.items())))
 
         async def load() -> tuple[Any, Validator | None]:
-            schema = await self._get(connection, path, query or None)
-            if isinstance(schema, dict) and isinstance(schema.get("schema"), dict):
-                schema = schema["schema"]  # the newer {schema, version} shape
+            schema = await self._get(connection, path, query or None, data_key)
+            if forms.schema_key and isinstance(schema, dict) and isinstance(schema.get(forms.schema_key), dict):
+                schema = schema[forms.schema_key]  # e.g. Remote's newer {schema, version} shape
             return schema, compile_form(schema) if isinstance(schema, dict) else None
 
         schema, validator = await self._cached(key, load)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -48,7 +49,7 @@ def _purpose(backend: str, connection: str, company_id: str) -> str:
 class SqliteGrantStore:
     """Grants in SQLite, refresh tokens sealed; safe across threads and processes (WAL, short transactions)."""
 
-    def __init__(self, path: Path, box: SecretBox, clock=time.time) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, path: Path, box: SecretBox, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self._box = box
         self._clock = clock

@@ -8,7 +8,7 @@ for the same input.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from starlette.responses import JSONResponse, Response
 
@@ -109,7 +109,8 @@ def _costs(code: str, salary: int, currency: str, rate: float, fee: int, breakdo
 
 
 def _estimate(body: dict[str, Any], row: dict[str, Any], employer: str, index: int) -> dict[str, Any]:
-    region = REGIONS.get(row.get("region_slug")) if isinstance(row.get("region_slug"), str) else None
+    slug = row.get("region_slug")
+    region = REGIONS.get(slug) if isinstance(slug, str) else None
     if region is None:
         raise invalid_field(f"employments.{index}.region_slug", "is not a cost calculator region")
     code = region[0]
@@ -121,7 +122,7 @@ def _estimate(body: dict[str, Any], row: dict[str, Any], employer: str, index: i
             raise invalid_field(f"employments.{index}.{name}", "must be a positive integer (cents)")
     if salary is None and in_employer is None:
         raise invalid_field(f"employments.{index}.annual_gross_salary", "can't be blank")
-    salary = salary if salary is not None else _convert(in_employer, employer, local)
+    salary = salary if salary is not None else _convert(cast(int, in_employer), employer, local)
     rate = CONTRIBUTION_RATES.get(code, 0.2)
     include_fee = body.get("include_management_fee", True) is not False
     fee_local = _convert(MANAGEMENT_FEE_EUR, "EUR", local) if include_fee else 0

@@ -152,6 +152,7 @@ async def create_expense(ctx: Ctx) -> Response:
         errors["reviewer_id"] = ["must be the user id of a manager of the employment's company"]
     if errors:
         raise invalid(errors)
+    assert reviewer is not None  # no errors: the reviewer is a manager of the company
     if employment["status"] in ("archived", "deleted") or employment["type"] == "contractor":
         raise conflict("Expenses can only be recorded for employees that are onboarded or onboarding")
     uploads = ([("receipt", body["receipt"])] if "receipt" in body else []) + \
@@ -200,7 +201,7 @@ async def update_expense(ctx: Ctx) -> Response:
     if record["status"] != "pending":
         raise conflict(f"Only pending expenses can be reviewed; this one is {record['status']}")
     reviewer = ctx.state.data["managers"].get(ctx.principal.user_id or "")
-    record.update(status=status, reason=reason.strip() if status == "declined" else None,
+    record.update(status=status, reason=reason.strip() if status == "declined" and isinstance(reason, str) else None,
                   reviewed_at=ctx.state.now_iso(),
                   reviewer={"user_id": reviewer["user_id"], "user_name": reviewer["user_name"],
                             "user_email": reviewer["user_email"]} if reviewer else None)

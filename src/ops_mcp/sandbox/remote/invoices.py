@@ -133,6 +133,7 @@ async def create_schedules(ctx: Ctx) -> Response:
                 if isinstance(item, dict) else {}
             failures.append({**echo, "errors": errors})
             continue
+        assert employment is not None  # no errors: the employment was found
         record = {name: item.get(name) for name in SCHEDULE_FIELDS}
         record.update(id=state.new_id(), status="active", next_invoice_at=item["start_date"],
                       created_at=state.now_iso(), _company_id=employment["_company_id"])

@@ -91,8 +91,8 @@ def _new_access(state: RemoteState, client_id: str, scopes: frozenset[str], comp
     return access, ttl
 
 
-def _new_refresh(state: RemoteState, client_id: str, scopes: frozenset[str], company_id: str, user_id: str | None,
-                 code: str | None) -> str:
+def _new_refresh(state: RemoteState, client_id: str, scopes: frozenset[str], company_id: str | None,
+                 user_id: str | None, code: str | None) -> str:
     refresh = "ra_test_refresh_" + secrets.token_hex(16)
     state.refresh_tokens[refresh] = IssuedToken(client_id, scopes, company_id, None, user_id, code)
     return refresh
@@ -195,7 +195,7 @@ def redirect_allowed(partner: PartnerClient, redirect_uri: str) -> bool:
     return parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS and not parsed.fragment
 
 
-def _with_query(uri: str, values: dict[str, str]) -> str:
+def _with_query(uri: str, values: dict[str, str | None]) -> str:
     joiner = "&" if urlparse(uri).query else "?"
     return uri + joiner + urlencode({k: v for k, v in values.items() if v is not None})
 

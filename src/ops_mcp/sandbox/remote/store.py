@@ -13,7 +13,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, overload
 
 from ops_mcp.sandbox.common import SandboxState
 from ops_mcp.sandbox.remote.seed import COLLECTIONS, build_seed
@@ -152,6 +152,10 @@ class RemoteState(SandboxState):
         conn.close()
 
 
+@overload
+def public(record: dict[str, Any]) -> dict[str, Any]: ...
+@overload
+def public(record: None) -> None: ...
 def public(record: dict[str, Any] | None) -> dict[str, Any] | None:
     """The record without internal ("_"-prefixed) keys."""
     if record is None:

@@ -131,6 +131,13 @@ def _timestamp(ctx: Ctx, name: str) -> datetime | None:
     return moment
 
 
+def _triggered(event: dict[str, Any]) -> datetime:
+    """When a stored event was first triggered (the sandbox writes a valid timestamp on every event)."""
+    moment = _moment(event["first_triggered_at"])
+    assert moment is not None
+    return moment
+
+
 def _event_view(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
     return {**public(event), "successfully_delivered": delivered(ctx.state, event)}
 
@@ -146,9 +153,9 @@ async def list_events(ctx: Ctx) -> Response:
         events = [e for e in events if e["successfully_delivered"] is ok]
     before, after = _timestamp(ctx, "before"), _timestamp(ctx, "after")
     if after:
-        events = [e for e in events if _moment(e["first_triggered_at"]) >= after]
+        events = [e for e in events if _triggered(e) >= after]
     if before:
-        events = [e for e in events if _moment(e["first_triggered_at"]) <= before]
+        events = [e for e in events if _triggered(e) <= before]
     query_choice(ctx.request, "sort_by", ("first_triggered_at",))
     order = query_choice(ctx.request, "order", ("asc", "desc")) or "desc"
     events.sort(key=lambda e: (e["first_triggered_at"], e["id"]), reverse=order == "desc")
@@ -173,12 +180,12 @@ async def replay_events(ctx: Ctx) -> Response:
         chosen = [by_id[i] for i in ids]
     else:
         after, before = _moment(body.get("after")), _moment(body.get("before"))
-        for name, moment in (("after", after), ("before", before)):
-            if moment is None:
-                raise invalid_field(name, "is required (ISO-8601) unless event_ids is given")
+        if after is None or before is None:
+            name = "after" if after is None else "before"
+            raise invalid_field(name, "is required (ISO-8601) unless event_ids is given")
         if body.get("company_id") not in (None, ctx.company_id):
             raise invalid_field("company_id", "must be the token's company")
-        chosen = [e for e in own if after <= _moment(e["first_triggered_at"]) <= before
+        chosen = [e for e in own if after <= _triggered(e) <= before
                   and (not body.get("event_type") or e["event_type"] == body["event_type"])]
     for event in chosen:
         await replay(ctx.state, event)

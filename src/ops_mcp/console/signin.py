@@ -1,0 +1,92 @@
+"""Signing in and out, the stylesheet, and the start page."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .people import password_matches
+from .web import PRE_COOKIE, PREFIX, TEMPLATES, safe_next
+
+SIGNIN_SECONDS = 15 * 60
+# Checked when the name is unknown too, so the time taken does not tell which names have accounts.
+_DUMMY = "scrypt$16384$8$1$00000000000000000000000000000000$" + "0" * 64
+
+
+def routes(console: Any) -> list[Route]:
+    web = console.web
+
+    async def form(request: Request) -> Response:
+        token = secrets.token_urlsafe(32)
+        page = web.render(
+            request,
+            "signin.html",
+            None,
+            next=safe_next(request.query_params.get("next")),
+            signin_token=token,
+            problem="",
+        )
+        web.set_cookie(page, PRE_COOKIE, token, SIGNIN_SECONDS)
+        return page
+
+    async def submit(request: Request) -> Response:
+        data = await request.form(max_fields=10)
+        bound = request.cookies.get(PRE_COOKIE, "")
+        token = data.get("csrf")
+        if not bound or not isinstance(token, str) or not hmac.compare_digest(token, bound):
+            raise HTTPException(
+                403,
+                "This sign-in form has expired or did not come from the console. "
+                "Reload the page and try again.",
+            )
+        name, password = str(data.get("name", "")), str(data.get("password", ""))
+        account = web.store.account(name) if 0 < len(name) <= 64 else None
+        ok = password_matches(password, account.password_hash if account else _DUMMY) and account is not None
+        if not ok or account is None:
+            page = web.render(
+                request,
+                "signin.html",
+                None,
+                status=401,
+                next=safe_next(str(data.get("next", ""))),
+                signin_token=bound,
+                problem="Wrong name or password.",
+            )
+            return page
+        response = RedirectResponse(safe_next(str(data.get("next", ""))), status_code=303)
+        web.start_session(response, account)
+        return response
+
+    async def signout(request: Request) -> Response:
+        await web.posted(request, None)
+        response = RedirectResponse(f"{PREFIX}/signin", status_code=303)
+        web.end_session(request, response)
+        return response
+
+    async def home(request: Request) -> Response:
+        who = web.require(request)
+        runtime = console.runtime
+        return web.render(
+            request, "home.html", who, agents=runtime.policies.names(), waiting=len(console.desk.waiting())
+        )
+
+    async def stylesheet(request: Request) -> Response:
+        return Response(
+            (TEMPLATES.parent / "static" / "console.css").read_bytes(),
+            media_type="text/css",
+            headers={"cache-control": "max-age=300"},
+        )
+
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/signin", form, methods=["GET"]),
+        Route("/signin", submit, methods=["POST"]),
+        Route("/signout", signout, methods=["POST"]),
+        Route("/static/console.css", stylesheet, methods=["GET"]),
+    ]
