@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make run` needs only what a user installs (`.[metrics]`), under a stamp of its own: on a fresh clone the
+# venv it runs from has no test-only packages. (`make test` adds them to the same venv; what they would
+# have cost at start-up — httpx's CLI importing click, rich and pygments — ops-mcp no longer loads at all,
+# see src/ops_mcp/_httpx_cli.py.)
+RUN_STAMP := $(VENV)/.installed-run
 CONFIG ?= examples/ops-mcp.toml
 
 .PHONY: run test typecheck lint bench profile reliability-report soak sandbox manifests clean node-tools bundle wheel \
@@ -26,8 +31,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench,metrics]'
 	touch $(STAMP)
 
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[metrics]'
+	touch $(RUN_STAMP)
+
 # PORT=9000 make run serves on another port (default: [server] port, 8765, or a free one if taken).
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/ops-mcp run --config $(CONFIG)$(if $(PORT), --port $(PORT))
 
 # Writes nothing tracked: figures are recorded only by `make reliability-report` and `make soak`.
@@ -50,6 +60,7 @@ lint: $(STAMP)
 
 # Writes benchmarks/RESULTS.md: ~15 min on 2 quiet cores (29 min at load average 7); BENCH_ARGS=--quick
 # is a smoke run of every figure (~4 min quiet, 11 min at load average 8).
+# OPS_MCP_BIN=/path/to/ops-mcp measures another install (e.g. a venv with only `.[metrics]`).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 

@@ -16,7 +16,6 @@ import resource
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -28,6 +27,8 @@ import httpx
 from ops_mcp.config import load_settings
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.http import free_port
+
+from .sandbox_proc import ops_mcp_bin
 
 CONFIG = """
 [storage]
@@ -41,8 +42,16 @@ areas = {}
 [server.limits]
 header_timeout_seconds = 2
 """
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "b", "version": "1"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "b", "version": "1"},
+    },
+}
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
@@ -80,10 +89,20 @@ def main() -> None:
     store = AgentTokenStore(settings.state_dir())
     hr, nobody = store.issue("hr"), store.issue("nobody")
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "ops-mcp"), "serve", "--transport", "http",
-                               "--port", str(port), "--config", str(directory / "ops-mcp.toml")],
-                              stderr=subprocess.DEVNULL, preexec_fn=lambda: resource.setrlimit(
-                                  resource.RLIMIT_NOFILE, (args.nofile, args.nofile)))
+    server = subprocess.Popen(
+        [
+            ops_mcp_bin(),
+            "serve",
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+            "--config",
+            str(directory / "ops-mcp.toml"),
+        ],
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, args.nofile)),
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -91,11 +110,17 @@ def main() -> None:
                 break
         except httpx.HTTPError:
             time.sleep(0.1)
-    out: dict[str, object] = {"server_open_file_limit": args.nofile, "rss_start_mb": rss_mb(server.pid),
-                              "hr_before": latency_ms(base, hr)}
+    out: dict[str, object] = {
+        "server_open_file_limit": args.nofile,
+        "rss_start_mb": rss_mb(server.pid),
+        "hr_before": latency_ms(base, hr),
+    }
 
-    flooder = httpx.Client(headers={**ACCEPT, "Authorization": f"Bearer {nobody}"}, timeout=30,
-                           limits=httpx.Limits(max_connections=8))
+    flooder = httpx.Client(
+        headers={**ACCEPT, "Authorization": f"Bearer {nobody}"},
+        timeout=30,
+        limits=httpx.Limits(max_connections=8),
+    )
 
     def open_one(_: int) -> int:
         return flooder.post(base + "/mcp", json=INIT).status_code

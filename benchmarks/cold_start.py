@@ -8,7 +8,10 @@ process, not an empty page cache or stale bytecode, which no user restarting an 
 
 After ``tools/list`` the server answers the read call once (the first call, timed) and then
 ``LATER`` more; the first call's excess over the median of the later ones is what the first agent
-request after a start pays for lazy imports and caches.
+request after a start pays for lazy imports and caches. A second launch per round and side waits
+``HOST_PAUSE_S`` after ``tools/list`` before that first call, as a host does while its model decides
+what to call: what a server loads in the background once it is idle shows there (ops-mcp warms up after
+its first ``tools/list``), and not in the immediate figure, which is kept as the worst case.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ TARGET_RATIO = 0.6  # issue 7
 TARGET_FLOOR_MS = 100  # issue 17
 TARGET_FIRST_CALL_MS = 20  # issue 17
 LATER = 20
+HOST_PAUSE_S = 1.0
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Launcher:
 class ColdStart:
     seconds: dict[str, list[float]] = field(default_factory=dict)  # per round, index-aligned
     first_excess_ms: dict[str, list[float]] = field(default_factory=dict)
+    paused_excess_ms: dict[str, list[float]] = field(default_factory=dict)  # after HOST_PAUSE_S idle
     tools: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -62,15 +67,23 @@ def measure(launchers: dict[str, Launcher], runs: int) -> ColdStart:
                 out.seconds.setdefault(name, []).append(elapsed)
                 if excess is not None:
                     out.first_excess_ms.setdefault(name, []).append(excess)
+                    try:
+                        _, paused = _one(launchers[name], out, name, pause_s=HOST_PAUSE_S)
+                    except Exception as exc:
+                        out.errors[f"{name} (paused)"] = f"{type(exc).__name__}: {exc}"
+                        continue
+                    if paused is not None:
+                        out.paused_excess_ms.setdefault(name, []).append(paused)
     return out
 
 
-def _one(launcher: Launcher, out: ColdStart, name: str) -> tuple[float, float | None]:
+def _one(launcher: Launcher, out: ColdStart, name: str, pause_s: float = 0.0) -> tuple[float, float | None]:
     with launcher.launch() as server:
         elapsed = server.start()
         out.tools.setdefault(name, server.tools)
         if launcher.tool is None:
             return elapsed, None
+        time.sleep(pause_s)
         began = time.perf_counter()
         server.call(launcher.tool, launcher.arguments)
         first = time.perf_counter() - began
@@ -105,6 +118,9 @@ def section(result: ColdStart) -> Section:
     first_ours = result.first_excess_ms.get("ops-mcp", [])
     first_peer = result.first_excess_ms.get("peer", [])
     first = Spread.of(first_ours) if first_ours else None
+    paused_ours = result.paused_excess_ms.get("ops-mcp", [])
+    paused_peer = result.paused_excess_ms.get("peer", [])
+    paused = Spread.of(paused_ours) if paused_ours else None
     rows = [
         Row(
             "1 cold start",
@@ -133,6 +149,15 @@ def section(result: ColdStart) -> Section:
             f"≤ {TARGET_FIRST_CALL_MS} ms",
             verdict(first.median <= TARGET_FIRST_CALL_MS if first else None),
         ),
+        Row(
+            "1 first call",
+            f"the same, {HOST_PAUSE_S:g} s after tools/list (a host waiting for its model)",
+            _gap(paused, "{:+.1f}"),
+            _gap(Spread.of(paused_peer) if paused_peer else None, "{:+.1f}"),
+            "",
+            f"≤ {TARGET_FIRST_CALL_MS} ms",
+            verdict(paused.median <= TARGET_FIRST_CALL_MS if paused else None),
+        ),
     ]
     runs = max((len(v) for v in result.seconds.values()), default=0)
     return Section(
@@ -145,7 +170,9 @@ def section(result: ColdStart) -> Section:
             "ops-mcp: `ops-mcp serve --transport stdio` for an agent with every area at `full` and "
             '`tool_mode = "static"` (the full catalogue). Peer: FastMCP `from_openapi` over both OpenAPI documents.',
             f"First call: the read call right after `tools/list`, less the median of the {LATER} that follow it "
-            "in the same process.",
+            f"in the same process; then again in a second launch of each server per round that waits "
+            f"{HOST_PAUSE_S:g} s after `tools/list` first (ops-mcp loads what the first call needs in the "
+            "background once it has answered `tools/list`; the immediate row is the worst case).",
         ]
         + [f"{name}: {why}" for name, why in result.errors.items()],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -35,7 +36,9 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
 
 
 def ops_mcp_bin() -> str:
-    return str(Path(sys.executable).with_name("ops-mcp"))
+    """The ``ops-mcp`` command under test: ``OPS_MCP_BIN`` (``make bench`` names the ``make run`` install,
+    free of test-only packages), else the one beside this Python."""
+    return os.environ.get("OPS_MCP_BIN") or str(Path(sys.executable).with_name("ops-mcp"))
 
 
 class Sandbox:

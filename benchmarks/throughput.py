@@ -248,7 +248,9 @@ def section(levels: list[Level], seconds: float, slices: int) -> Section:
         'Load: SDK `Client` sessions (mcp, `mode="legacy"` for the handshake era, `mode="2026-07-28"` for the '
         "stateless era) in separate load-generator processes (`benchmarks/load_client.py`; one process for one "
         "client, two otherwise), opened and warmed up before a slice starts.",
-        "Servers: one process each. ops-mcp: `ops-mcp serve --transport http`, one agent bearer token; peer: "
+        "Servers: one process each. ops-mcp: `ops-mcp serve --transport http`, one agent bearer token for every "
+        "client, with that credential's share of the server (`[server.limits]`: calls, sessions and streams at "
+        "once) raised to 256 so that no client is refused; peer: "
         'FastMCP `run("http")`. Both reach the sandbox over loopback with rate limits raised. The load, the '
         "servers and the sandbox share the machine's cores.",
         "Server CPU per call: user + system time of the server process from the start of a slice until its last "

@@ -180,6 +180,7 @@ def _grant_store(settings: Settings, tenants: Tenants) -> GrantStoreLike | None:
 def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants, sandbox_app: Any,
                    tracing: Tracing | None = None, grants: GrantStoreLike | None = None) -> UpstreamClient:
     from .upstream import ClientLimits, UpstreamClient
+    from .upstream.client import httpx_limits
 
     profiles = {name: manifest.backend for name, manifest in catalogue.items()}
     limits = ClientLimits()
@@ -190,7 +191,7 @@ def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: 
     if sandbox_app is not None:
         from .sandbox.transport import SandboxRoutingTransport
 
-        transport = SandboxRoutingTransport(sandbox_app, SANDBOX_HOST)
+        transport = SandboxRoutingTransport(sandbox_app, SANDBOX_HOST, httpx_limits(limits))
     return UpstreamClient(profiles, transport=transport, limits=limits, catalogue=catalogue, grants=grants,
                           wrap_transport=tracing.http_transport if tracing else None)
 

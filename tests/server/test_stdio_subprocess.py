@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,63 @@ def test_unknown_area_is_a_startup_error(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "agents.x.areas: unknown area 'remote.timeof'" in done.stderr
+
+
+def _initialize(request_id: int = 1) -> str:
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "initialize",
+                       "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                                  "clientInfo": {"name": "test", "version": "1"}}})
+
+
+def _call(request_id: int, **arguments: object) -> str:
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                       "params": {"name": "remote_list_employments", "arguments": arguments}})
+
+
+INITIALIZED = json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+
+def test_stdio_lines_of_any_length_over_pipes(config):
+    """Pipes are read on the event loop in chunks: a line far longer than one chunk is still one message,
+    and a line that is not JSON-RPC is skipped without ending the session."""
+    server = subprocess.Popen([_ops_mcp(), "serve", "--transport", "stdio", "--agent", "people-ops",
+                               "--config", str(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    assert server.stdin is not None and server.stdout is not None
+
+    def ask(*lines: str) -> dict:
+        server.stdin.write(("\n".join(lines) + "\n").encode())
+        server.stdin.flush()
+        return json.loads(server.stdout.readline())
+
+    try:
+        assert ask(_initialize())["id"] == 1
+        refused = ask(INITIALIZED, "this is not json", _call(2, page_size=1, note="y" * 300_000))
+        listed = ask(_call(3, page_size=2))
+    finally:
+        server.stdin.close()
+        server.wait(timeout=60)
+        server.stdout.close()
+        server.stderr.close()
+    assert refused["id"] == 2 and refused["result"]["isError"]
+    assert "unknown argument(s) note" in refused["result"]["content"][0]["text"]
+    assert listed["id"] == 3 and len(listed["result"]["structuredContent"]["employments"]) == 2
+    assert server.returncode == 0
+
+
+def test_stdio_from_a_regular_file(config, tmp_path):
+    """stdin redirected from a file is no pipe: the SDK's own transport serves it. The file ends at once, so a
+    call still running at that end may be answered with the SDK's "Connection closed" instead of its result."""
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text("\n".join([_initialize(), INITIALIZED, _call(2, page_size=2)]) + "\n")
+    with open(requests, "rb") as stdin:
+        done = subprocess.run([_ops_mcp(), "serve", "--transport", "stdio", "--agent", "people-ops",
+                               "--config", str(config)], stdin=stdin, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answers = {m["id"]: m for m in map(json.loads, done.stdout.splitlines()) if "id" in m}
+    assert answers[1]["result"]["serverInfo"]["name"] == "ops-mcp"
+    call = answers[2]
+    if "result" in call:
+        assert len(call["result"]["structuredContent"]["employments"]) == 2
+    else:
+        assert call["error"]["message"] == "Connection closed", call

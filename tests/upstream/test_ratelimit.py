@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import anyio
+import anyio.lowlevel
 import pytest
 
 from ops_mcp.catalogue.models import RateLimitProfile
@@ -135,3 +137,24 @@ async def test_acquire_waits_for_the_slot_through_the_injected_sleep():
     assert waits[:2] == [0.0, 0.0]
     assert waits[2] == pytest.approx(10.0)  # the next window, not a second earlier
     assert vt.sleeps == [pytest.approx(10.0)] and vt.time() - START == pytest.approx(10.0)
+
+
+@pytest.mark.anyio
+async def test_a_caller_arriving_while_another_waits_queues_behind_it():
+    """The lock-free path for a free slot never lets a newcomer overtake a caller already waiting."""
+    vt = VirtualTime()
+    budget = RateBudget("key", 1, "fixed", 10.0, burst=1, clock=vt.time, sleep=vt.sleep)
+    assert (await budget.acquire(60.0))[1] == 0.0  # the window's only slot, taken at once
+    admitted: list[tuple[str, float]] = []
+
+    async def caller(name: str) -> None:
+        await budget.acquire(60.0)
+        admitted.append((name, vt.time() - START))
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(caller, "first")
+        while not vt.sleeps:  # until "first" is asleep, waiting for the next window
+            await anyio.lowlevel.checkpoint()
+        vt.advance(10.0)  # the next window's slot is free, and "first" has not woken yet
+        tasks.start_soon(caller, "second")
+    assert admitted == [("first", pytest.approx(10.0)), ("second", pytest.approx(20.0))]

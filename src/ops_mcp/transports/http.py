@@ -49,6 +49,7 @@ from ..events.registration import Registration, register_webhooks
 from ..events.secrets import WebhookSecrets
 from ..runtime import Runtime
 from ..server.governed import GovernedServer
+from ..warmup import start_warm_up
 from . import logsafe
 from .admission import AdmissionMiddleware, AgentConnections, HandlerLimit, is_mcp_path
 from .agent_auth import CompositeVerifier, build_verifier
@@ -57,6 +58,7 @@ from .connections import BodyDeadline, uvicorn_config
 from .limits import Principal
 from .memory import trim_periodically
 from .metrics import Metrics, create_metrics
+from .response_mode import answer_quiet_requests_in_json, may_talk_back
 from .revocation import RevocationWatcher
 
 log = logging.getLogger("ops_mcp.http")
@@ -209,6 +211,8 @@ def _mcp_routes(server: GovernedServer, transports: tuple[str, ...], stateless: 
                                              transport_security=security, host=host,
                                              session_idle_timeout=limits.session_idle_seconds,
                                              max_sessions=limits.max_sessions)
+        if not stateless:
+            answer_quiet_requests_in_json(server.session_manager, may_talk_back(server))
         # Every tools/call the transport refuses before the server sees it is still audited (issue 12).
         routes += [witnessed(r, server.executor.recorder, current_agent)
                    for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
@@ -265,6 +269,7 @@ def _lifespan(state: AppState) -> Any:
                     if state.register_webhooks_at:
                         tasks.start_soon(_register, state, state.register_webhooks_at)
                     state.ready = True
+                    start_warm_up(state.runtime)  # what the first call needs, while no call is running yet
                     try:
                         yield
                     finally:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 
 from ..runtime import Runtime
 from ..server.governed import GovernedServer
+from ..warmup import start_warm_up
 
 
 def build_stdio_server(runtime: Runtime, agent: str) -> GovernedServer:
@@ -22,9 +25,23 @@ def run_stdio(runtime: Runtime, agent: str) -> int:
 
     async def main() -> None:
         try:
-            await server.run_stdio_async()
+            await serve_stdio(server, after_listing=lambda: start_warm_up(runtime))
         finally:
             await runtime.aclose()
 
     anyio.run(main)
     return 0
+
+
+async def serve_stdio(server: GovernedServer, after_listing: Callable[[], object] | None = None) -> None:
+    """On the process's stdin/stdout: through the event loop's own pipes where they are pipes or
+    terminals (no thread hop per message, see ``stdio_pipes``), else through the SDK's transport."""
+    from .stdio_pipes import pipe_stdio, pipes_usable
+
+    if not pipes_usable():
+        await server.run_stdio_async()
+        return
+    # What ``MCPServer.run_stdio_async`` does, over the other streams.
+    lowlevel = server._lowlevel_server
+    async with pipe_stdio(after_listing) as (read_stream, write_stream):
+        await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())

@@ -1,12 +1,15 @@
 """The shared upstream client, built on its first use.
 
 Building an ``UpstreamClient`` imports httpx, which the first ``tools/list`` never needs; start-up stays
-lean by building the client when the first call (or probe) goes upstream. Everything else sees one
-typed object from the start.
+lean by building the client when the first call (or probe) goes upstream, or earlier in a background
+thread (``warm``, see ``warmup.py``) once the server is idle. Everything else sees one typed object from
+the start. The build is behind a lock: a call that arrives while the warm-up builds waits for that
+client instead of making a second one.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,12 +24,21 @@ class LazyUpstream:
     def __init__(self, factory: Callable[[], UpstreamClient]) -> None:
         self._factory = factory
         self._client: UpstreamClient | None = None
+        self._building = threading.Lock()
 
     @property
     def client(self) -> UpstreamClient:
-        if self._client is None:
-            self._client = self._factory()
-        return self._client
+        client = self._client
+        if client is None:
+            with self._building:
+                if self._client is None:
+                    self._client = self._factory()
+                client = self._client
+        return client
+
+    def warm(self) -> None:
+        """Build the client and what its first request needs (any thread; see ``warmup.py``)."""
+        self.client.warm()
 
     @property
     def built(self) -> bool:

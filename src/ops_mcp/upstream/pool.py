@@ -7,6 +7,7 @@ API that redirects is misconfigured, and a redirect must not carry a token elsew
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ import anyio
 import httpx
 
 from .connection import Connection
+from .network import cheap_idle_checks, network_transport
 from .request import PreparedRequest
 
 USER_AGENT = "ops-mcp/0.1"
@@ -26,19 +28,29 @@ class ClientPool:
         self._limits = limits
         self._wrap_transport = wrap_transport  # tracing: a client span around every HTTP attempt
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._making = threading.Lock()  # the warm-up thread and the event loop may both ask first
 
     def client(self, backend: str) -> httpx.AsyncClient:
+        client = self._clients.get(backend)
+        if client is not None:
+            return client
+        with self._making:
+            return self._make(backend)
+
+    def _make(self, backend: str) -> httpx.AsyncClient:
         client = self._clients.get(backend)
         if client is None:
             transport = self._transport
             if self._wrap_transport is not None:  # one pool per back end, as httpx would make by itself
-                transport = self._wrap_transport(transport or httpx.AsyncHTTPTransport(limits=self._limits))
+                transport = self._wrap_transport(transport or network_transport(self._limits))
             client = httpx.AsyncClient(
                 transport=transport,
                 limits=self._limits,
                 headers={"user-agent": USER_AGENT},
                 follow_redirects=False,
             )
+            if transport is None:  # httpx's own transport (proxies from the environment included)
+                cheap_idle_checks(getattr(client, "_transport", None))
             self._clients[backend] = client
         return client
 

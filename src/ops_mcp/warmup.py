@@ -1,0 +1,36 @@
+"""What the first tool call would otherwise load, loaded in a background thread once the server is idle.
+
+The first call used to cost ~100-180 ms more than later ones: argument validation imports jsonschema,
+the upstream client imports httpx and httpcore and builds each back end's HTTP client (whose TLS context
+reads the CA bundle). Start-up must not pay for that (``tools/list`` never needs it), so a server starts
+this after it has answered its first ``tools/list`` over stdio, or once it is listening over HTTP: a
+host lists tools and then waits for its user, which is when this runs. A call that arrives first simply
+waits for the same work (the upstream client is built once, behind a lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+log = logging.getLogger("ops_mcp.warmup")
+
+
+def warm_up(runtime: Any) -> None:
+    import jsonschema.validators  # noqa: F401  (argument validation, calls/validation.py)
+
+    runtime.upstream.warm()
+
+
+def start_warm_up(runtime: Any) -> threading.Thread:
+    thread = threading.Thread(target=_quietly, args=(runtime,), name="ops-mcp warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _quietly(runtime: Any) -> None:
+    try:
+        warm_up(runtime)
+    except Exception:  # the first call builds (and reports) it again
+        log.debug("warm-up failed", exc_info=True)
