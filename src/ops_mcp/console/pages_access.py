@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +17,7 @@ from starlette.routing import Route
 from ..config import ConfigError
 from ..policy_store import agent_table
 from . import access
-from .web import PREFIX, back_to
+from .web import PREFIX, Signed, back_to
 
 
 def routes(console: Any) -> list[Route]:
@@ -61,8 +62,8 @@ def _overview(console: Any) -> tuple[Any, Any]:
             editable=who.may("access"),
         )
 
-    async def save_overview(request: Request) -> Response:
-        who, form = await web.posted(request, "access")
+    @web.change("access")
+    async def save_overview(request: Request, who: Signed, form: FormData) -> Response:
         runtime = console.runtime
         said: list[str] = []
         try:
@@ -108,8 +109,8 @@ def _agent(console: Any) -> tuple[Any, Any]:
             editable=who.may("access"),
         )
 
-    async def save_agent(request: Request) -> Response:
-        who, form = await web.posted(request, "access")
+    @web.change("access")
+    async def save_agent(request: Request, who: Signed, form: FormData) -> Response:
         policy = _policy_or_404(console, request.path_params["agent"])
         runtime = console.runtime
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ..text import neutralise
 from .people import SESSION_SECONDS, Account, ConsoleStore, Session, session_digest
+from .throttle import SigninThrottle
 
 COOKIE = "ops_console"
 PRE_COOKIE = "ops_console_signin"  # binds the sign-in form's CSRF token before there is a session
@@ -42,7 +43,11 @@ HEADERS = {
     "cache-control": "no-store",
 }
 TEMPLATES = Path(__file__).with_name("templates")
+POWER_ATTRIBUTE = "console_power"  # on every state-changing endpoint: the power it needs (None: any role)
 MAX_FORM_FIELDS = 4000  # the matrix of every agent posts ~one field per area and agent
+
+
+ChangeHandler = Callable[["Request", "Signed", FormData], Awaitable[Response]]
 
 
 @dataclass
@@ -66,6 +71,7 @@ class Web:
     secure: bool  # the console's public URL is https: cookies are Secure
     clock: Callable[[], float] = time.time
     templates: Any = field(default=None)
+    throttle: SigninThrottle = field(default_factory=SigninThrottle)
 
     def __post_init__(self) -> None:
         import jinja2
@@ -115,9 +121,34 @@ class Web:
             raise HTTPException(403, f"Your role ({who.account.role}) may not do this.")
         return who, form
 
+    def change(self, power: str | None) -> Callable[[ChangeHandler], Callable[[Request], Awaitable[Response]]]:
+        """Make ``handler(request, who, form)`` a state-changing endpoint: it runs only for a signed-in
+        person holding ``power`` (``None``: anyone signed in) whose form carries the session's CSRF token.
+
+        The endpoint carries ``power`` as ``console_power``: the hostile-side tests read it from the route
+        table, so every POST route — including one added later — is tried without a session, without the
+        token, and by every role that lacks the power.
+        """
+
+        def wrap(handler: ChangeHandler) -> Callable[[Request], Awaitable[Response]]:
+            async def endpoint(request: Request) -> Response:
+                who, form = await self.posted(request, power)
+                return await handler(request, who, form)
+
+            endpoint.__name__ = handler.__name__
+            setattr(endpoint, POWER_ATTRIBUTE, power)
+            return endpoint
+
+        return wrap
+
     # -- sessions -------------------------------------------------------------------------------
 
-    def start_session(self, response: Response, account: Account) -> None:
+    def start_session(self, response: Response, account: Account, *, replacing: Request | None = None) -> None:
+        """A new session id at every sign-in; the one ``replacing`` carried in (stale, or planted by
+        someone hoping to share it: session fixation) ends here."""
+        carried = replacing.cookies.get(COOKIE) if replacing is not None else None
+        if carried:
+            self.store.close_session(session_digest(carried))
         cookie = secrets.token_urlsafe(32)
         session = Session(
             session_digest(cookie), account.name, secrets.token_urlsafe(32), self.clock() + SESSION_SECONDS
