@@ -1,0 +1,381 @@
+"""The console from the attacker's side, over real HTTP on loopback (no browser is needed for any of it).
+
+State-changing routes are read from the console's own route table, so a route added later is covered
+without touching this file: each is refused without a session, without the CSRF token (or with another
+person's), and for every role that lacks its power — and nothing changes. Then: the session id is new at
+each sign-in and dead after sign-out; text an agent chose (tool names, arguments, reasons) is escaped and
+neutralised on every page that shows it; ``next=`` never leaves the console; every page carries the
+security headers; and wrong passwords are throttled per name and per address, with one answer for a name
+that has no account and a password that is wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from starlette.routing import Mount, Route
+
+from ops_mcp.console import people
+from ops_mcp.console.people import POWERS
+from ops_mcp.console.throttle import SigninThrottle
+from ops_mcp.console.web import COOKIE, POWER_ATTRIBUTE
+from ops_mcp.policy_store import agent_table
+from ops_mcp.transports.agent_auth import AgentTokenStore
+from tests.support.runtime import backend_state
+from tests.support.seed import requested_timeoff
+
+from .conftest import PEOPLE, console_of
+from .support import HttpSession, csrf_of, in_thread, mcp_client
+
+# Markup, quotes, a right-to-left override and isolate, line and paragraph separators, NEL, a C1 CSI and an
+# ANSI escape: what an agent would send to forge or hide what a person reads.
+HOSTILE = "<img src=x onerror=alert(1)>\"'&\u202eevil\u2066\u2028line\u2029para\x85nel\x9bcsi\x1b[31mred"
+INVISIBLE = "\u202e\u2066\u2028\u2029\x85\x9b\x1b"
+
+
+def console_routes(app: Any) -> list[Route]:
+    mount = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/admin")
+    return [r for r in mount.app.routes if isinstance(r, Route)]
+
+
+def state_changing(app: Any) -> list[Route]:
+    """Every POST route but the sign-in form (which has no session yet; tested on its own below)."""
+    return [r for r in console_routes(app) if "POST" in (r.methods or ()) and r.path != "/signin"]
+
+
+def fill(path: str, approval_id: str) -> str:
+    values = {"agent": "people-ops", "approval_id": approval_id, "seq": "1", "fmt": "csv"}
+    return "/admin" + re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], path)
+
+
+def pending_approval(served: Any, extra: dict[str, Any] | None = None) -> str:
+    args, _ = requested_timeoff(served.runtime)
+
+    async def ask() -> Any:
+        async with mcp_client(served.url, served.tokens["hr-desk"]) as client:
+            return await client.call_tool("remote_approve_timeoff", {**args, **(extra or {})})
+
+    result = in_thread(ask)
+    assert result.structured_content["status"] == "pending_approval", result.content
+    return str(result.structured_content["approval_id"])
+
+
+def snapshot(served: Any) -> tuple[Any, ...]:
+    runtime = served.runtime
+    return (
+        {name: agent_table(runtime.policies[name]) for name in runtime.policies.names()},
+        AgentTokenStore(runtime.state_dir).tokens(),
+        [(a.id, a.status) for a in runtime.approvals.list(include_done=True)],
+        len(runtime.audit.tail(100_000)),
+    )
+
+
+def test_every_state_changing_route_is_declared_with_the_power_it_needs(served):
+    routes = state_changing(served.app)
+    assert {r.path for r in routes} >= {"/access", "/agents", "/agents/{agent}", "/approvals/{approval_id}"}
+    undeclared = [r.path for r in routes if not hasattr(r.endpoint, POWER_ATTRIBUTE)]
+    assert undeclared == [], "POST routes must be made with web.change(power)"
+    known = set().union(*POWERS.values())
+    assert all(getattr(r.endpoint, POWER_ATTRIBUTE) in known | {None} for r in routes)
+
+
+def test_no_state_change_without_a_session_or_without_the_sessions_csrf_token(served):
+    approval_id = pending_approval(served)
+    before = snapshot(served)
+    dana = HttpSession(served.url, "dana", served.passwords["dana"])
+    alex = HttpSession(served.url, "alex", served.passwords["alex"])
+    anonymous = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    refused: list[str] = []
+    for route in state_changing(served.app):
+        path = fill(route.path, approval_id)
+        form = {"level:remote.timeoff": "full", "decision": "approve", "name": "intruder"}
+        for who, response in (
+            ("anonymous", anonymous.post(path, data={**form, "csrf": dana.csrf})),
+            ("no token", dana.post(path, form, csrf=False)),
+            ("empty token", dana.http.post(path, data={**form, "csrf": ""})),
+            ("another session's token", dana.http.post(path, data={**form, "csrf": alex.csrf})),
+            ("a token in the query", dana.http.post(f"{path}?csrf={dana.csrf}", data=form)),
+        ):
+            expected = 303 if who == "anonymous" else 403
+            if response.status_code != expected:
+                refused.append(f"{route.path} {who}: {response.status_code}")
+            elif who == "anonymous":
+                assert response.headers["location"] == f"/admin/signin?next={quote(path, safe='')}"
+            else:
+                assert "CSRF" in response.text
+    assert refused == []
+    assert snapshot(served) == before
+    assert dana.http.get("/admin/").status_code == 200  # a refused sign-out did not sign anyone out
+
+
+def test_each_role_is_refused_every_route_its_role_lacks_the_power_for(served):
+    approval_id = pending_approval(served)
+    before = snapshot(served)
+    sessions = {name: HttpSession(served.url, name, served.passwords[name]) for name in PEOPLE}
+    table: list[tuple[str, str, str, int]] = []
+    for route in state_changing(served.app):
+        power = getattr(route.endpoint, POWER_ATTRIBUTE)
+        for name, role in PEOPLE.items():
+            if power is None or power in POWERS[role]:
+                continue
+            form = {"level:remote.timeoff": "full", "decision": "approve", "name": "intruder"}
+            response = sessions[name].post(fill(route.path, approval_id), form)
+            table.append((route.path, role, str(power), response.status_code))
+            if response.status_code == 403:
+                assert f"Your role ({role}) may not do this." in response.text
+    assert table and all(status == 403 for *_, status in table), table
+    # Every role meets at least one route it may not use: the table is not vacuous.
+    assert {role for _, role, _, _ in table} == set(PEOPLE.values())
+    assert snapshot(served) == before
+
+
+def test_the_session_id_is_new_at_each_sign_in_and_dead_after_sign_out(served):
+    http = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+
+    def sign_in(name: str) -> str:
+        token = csrf_of(http.get("/admin/signin").text)
+        done = http.post(
+            "/admin/signin", data={"csrf": token, "name": name, "password": served.passwords[name]}
+        )
+        assert done.status_code == 303
+        return str(done.cookies[COOKIE])
+
+    # An attacker signs in and plants their own session cookie in the victim's browser.
+    planted = HttpSession(served.url, "ada", served.passwords["ada"]).http.cookies[COOKIE]
+    http.cookies.set(COOKIE, planted, path="/admin")
+    mine = sign_in("dana")
+    assert mine != planted
+    attacker = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    attacker.cookies.set(COOKIE, planted, path="/admin")
+    assert attacker.get("/admin/").status_code == 303  # the planted session ended at the victim's sign-in
+    again = sign_in("dana")
+    assert again != mine and len(again) >= 43
+    page = http.get("/admin/")
+    assert page.status_code == 200
+    assert http.post("/admin/signout", data={"csrf": csrf_of(page.text)}).status_code == 303
+    replay = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    replay.cookies.set(COOKIE, again, path="/admin")
+    assert replay.get("/admin/").status_code == 303
+    assert replay.post("/admin/access", data={"csrf": csrf_of(page.text)}).status_code == 303
+    stored = people.SqliteConsoleStore(served.runtime.state_dir)
+    assert stored.session(hashlib.sha256(again.encode()).hexdigest(), 0) is None
+    assert stored.session(hashlib.sha256(mine.encode()).hexdigest(), 0) is None  # replaced at sign-in
+
+
+def _hostile_calls(served: Any) -> str:
+    """people-ops calls a tool by a hostile name; hr-desk asks to decline a time off with a hostile reason
+    for an employee whose (upstream) name is hostile too. Returns the pending approval's id."""
+    args, record = requested_timeoff(served.runtime)
+    employments = backend_state(served.runtime, "remote").data["employments"]
+    employments[record["employment_id"]]["full_name"] = f"Mallory {HOSTILE}"
+
+    async def calls() -> Any:
+        async with mcp_client(served.url, served.tokens["people-ops"]) as client:
+            await client.call_tool(HOSTILE, {"note": HOSTILE})
+        async with mcp_client(served.url, served.tokens["hr-desk"]) as client:
+            return await client.call_tool(
+                "remote_decline_timeoff", {"timeoff_id": args["timeoff_id"], "decline_reason": HOSTILE}
+            )
+
+    pending = in_thread(calls)
+    assert pending.structured_content["status"] == "pending_approval", pending.content
+    return str(pending.structured_content["approval_id"])
+
+
+def test_agent_supplied_text_is_escaped_and_neutralised_on_every_page_that_shows_it(served):
+    approval_id = _hostile_calls(served)
+    ada = HttpSession(served.url, "ada", served.passwords["ada"])  # the auditor sees argument detail
+    alex = HttpSession(served.url, "alex", served.passwords["alex"])
+    audit = ada.http.get("/admin/audit").text
+    details = sorted(set(re.findall(r'href="(/admin/audit/\d+)"', audit)))
+    assert details
+    pages = {
+        "/admin/audit": audit,
+        "/admin/live": ada.http.get("/admin/live").text,
+        "/admin/approvals": alex.http.get("/admin/approvals").text,
+        f"/admin/approvals/{approval_id}": alex.http.get(f"/admin/approvals/{approval_id}").text,
+        **{path: ada.http.get(path).text for path in details},
+    }
+    showing = [path for path, html in pages.items() if "onerror=alert(1)" in html]
+    # The hostile text reaches the audit list, a record's page, the live denials and the approval pages.
+    assert "/admin/audit" in showing and f"/admin/approvals/{approval_id}" in showing
+    assert "/admin/live" in showing and any(p.startswith("/admin/audit/") for p in showing)
+    for path, html in pages.items():
+        assert "<img" not in html, path
+        assert not set(INVISIBLE) & set(html), (path, set(INVISIBLE) & set(html))
+        if path in showing:
+            assert "&lt;img src=x onerror=alert(1)&gt;&#34;&#39;&amp;" in html, path
+    # Shown where a person decides: the reordering and line-breaking characters as visible escapes.
+    assert "\\u202eevil\\u2066\\u2028line" in pages[f"/admin/approvals/{approval_id}"]
+    # What the approval page shows about the change names the reason, neutralised, not run.
+    assert "decline" in pages[f"/admin/approvals/{approval_id}"].lower()
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example/",
+        "%2F%2Fevil.example/",
+        "/%2F%2Fevil.example/",
+        "https://evil.example/admin/",
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)//admin/",
+        "/admin//evil.example/",
+        "/admin/\\evil.example/",
+        "/\t/evil.example/",
+        "/admin/\r\nLocation: https://evil.example/",
+        " /admin/",
+    ],
+)
+def test_next_never_leaves_the_console(served, target):
+    http = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    form = http.get("/admin/signin", params={"next": target})
+    assert 'name="next" value="/admin/"' in form.text  # the form does not even carry it
+    done = http.post(
+        "/admin/signin",
+        data={"csrf": csrf_of(form.text), "name": "dana", "password": served.passwords["dana"], "next": target},
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/admin/"
+
+
+def test_a_console_path_in_next_is_kept(served):
+    http = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    form = http.get("/admin/signin", params={"next": "/admin/audit?agent=hr-desk"})
+    done = http.post(
+        "/admin/signin",
+        data={
+            "csrf": csrf_of(form.text),
+            "name": "dana",
+            "password": served.passwords["dana"],
+            "next": "/admin/audit?agent=hr-desk",
+        },
+    )
+    assert done.headers["location"] == "/admin/audit?agent=hr-desk"
+
+
+def test_every_page_carries_the_security_headers_and_secrets_are_never_cached(served):
+    approval_id = pending_approval(served)
+    dana = HttpSession(served.url, "dana", served.passwords["dana"])
+    anonymous = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    responses: dict[str, httpx.Response] = {}
+    for route in console_routes(served.app):
+        if "GET" in (route.methods or ()):
+            path = fill(route.path, approval_id)
+            responses[path] = dana.http.get(path)
+            responses[f"anonymous {path}"] = anonymous.get(path)
+    responses["not found"] = dana.http.get("/admin/no-such-page")
+    issued = dana.post("/admin/agents/people-ops/token", {})
+    assert issued.status_code == 200 and "omcp_" in issued.text
+    responses["the token, shown once"] = issued
+    responses["the sign-in page (password)"] = anonymous.get("/admin/signin")
+    responses["a refused sign-in"] = anonymous.post("/admin/signin", data={"name": "dana", "password": "x"})
+    for what, response in responses.items():
+        csp = response.headers.get("content-security-policy", "")
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp, what
+        assert "script-src" not in csp and "'unsafe-inline'" not in csp, what
+        assert response.headers.get("x-frame-options") == "DENY", what
+        assert response.headers.get("referrer-policy") == "no-referrer", what
+        assert response.headers.get("x-content-type-options") == "nosniff", what
+        if not what.endswith("/admin/static/console.css"):
+            assert response.headers.get("cache-control") == "no-store", what
+
+
+# -- throttling ---------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def attempt(http: httpx.Client, name: str, password: str) -> httpx.Response:
+    token = csrf_of(http.get("/admin/signin").text)
+    return http.post("/admin/signin", data={"csrf": token, "name": name, "password": password})
+
+
+def problem_of(response: httpx.Response) -> str:
+    found = re.search(r'role="alert">([^<]*)<', response.text)
+    return found.group(1) if found else ""
+
+
+def test_wrong_passwords_lock_the_name_with_a_growing_delay_and_the_right_one_waits_too(served):
+    clock = Clock()
+    console_of(served.app).web.throttle = SigninThrottle(clock, free=3, base=2.0, cap=60.0)
+    http = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    for _ in range(3):
+        assert attempt(http, "dana", "wrong").status_code == 401
+    locked = attempt(http, "dana", served.passwords["dana"])  # the right password, while locked
+    assert locked.status_code == 429 and locked.headers["retry-after"] == "2"
+    assert problem_of(locked) == "Too many failed sign-ins. Try again in 2 seconds."
+    assert COOKIE not in locked.cookies
+    clock.now += 2
+    assert attempt(http, "dana", "wrong again").status_code == 401
+    assert attempt(http, "dana", served.passwords["dana"]).headers["retry-after"] == "4"  # doubled
+    clock.now += 4
+    signed_in = attempt(http, "dana", served.passwords["dana"])
+    assert signed_in.status_code == 303 and COOKIE in signed_in.cookies
+
+
+def test_an_unknown_name_gets_the_same_answer_at_the_same_cost_as_a_wrong_password(served, monkeypatch):
+    clock = Clock()
+    console_of(served.app).web.throttle = SigninThrottle(clock, free=2, base=8.0, forget=60.0)
+    costs: list[tuple[int, int, int]] = []
+    real = hashlib.scrypt
+
+    def counted(password: bytes, **kwargs: Any) -> bytes:
+        costs.append((kwargs["n"], kwargs["r"], kwargs["p"]))
+        return real(password, **kwargs)
+
+    monkeypatch.setattr(people.hashlib, "scrypt", counted)
+    answers = {}
+    for name in ("dana", "nobody-here"):
+        http = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+        wrong = [attempt(http, name, "wrong") for _ in range(2)]
+        locked = attempt(http, name, "wrong")
+        answers[name] = [(r.status_code, problem_of(r), r.headers.get("retry-after")) for r in (*wrong, locked)]
+        clock.now += 3600  # both the name and the address are free again
+    assert answers["dana"] == answers["nobody-here"]
+    assert answers["dana"][-1] == (429, "Too many failed sign-ins. Try again in 8 seconds.", "8")
+    assert costs == [(2**14, 8, 1)] * 4  # one full scrypt per checked attempt, none while locked
+
+
+def test_one_address_guessing_across_names_is_throttled_as_a_whole(served):
+    clock = Clock()
+    console_of(served.app).web.throttle = SigninThrottle(clock, free=3, base=5.0)
+    http = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    for name in ("erin", "frank", "gus"):
+        assert attempt(http, name, "guess").status_code == 401
+    assert attempt(http, "dana", served.passwords["dana"]).status_code == 429  # a fresh name, same address
+    clock.now += 5
+    assert attempt(http, "dana", served.passwords["dana"]).status_code == 303
+
+
+def test_the_throttle_grows_exponentially_up_to_its_cap_forgets_and_stays_bounded():
+    clock = Clock()
+    throttle = SigninThrottle(clock, free=2, base=1.0, cap=30.0, forget=100.0, max_keys=50)
+    waits = []
+    for _ in range(9):
+        throttle.failed("dana", "10.0.0.1")
+        waits.append(throttle.wait("dana", "10.0.0.9"))  # the name's lock, from another address
+        clock.now += waits[-1]
+    assert waits == [0, 1, 2, 4, 8, 16, 30, 30, 30]
+    throttle.failed("erin", "10.0.0.1")
+    assert throttle.wait("zed", "10.0.0.1") == 30  # the address is locked for every name
+    throttle.succeeded("dana")
+    assert throttle.wait("dana", "10.0.0.9") == 0 and throttle.wait("dana", "10.0.0.1") == 30
+    clock.now += 131
+    assert throttle.wait("erin", "10.0.0.1") == 0  # long after the last failure: forgotten
+    for i in range(10_000):
+        throttle.failed(f"name-{i}" + "x" * 500, f"10.1.{i // 256}.{i % 256}")
+    assert throttle.size() <= 100  # two tables of at most max_keys each
+    assert all(len(key) <= 65 for key in throttle.names.counts)
