@@ -37,6 +37,38 @@ def routes(console: Any) -> list[Route]:
         web.set_cookie(page, PRE_COOKIE, token, SIGNIN_SECONDS)
         return page
 
+    @web.change(None)
+    async def signout(request: Request, _who: Signed, _form: FormData) -> Response:
+        response = RedirectResponse(f"{PREFIX}/signin", status_code=303)
+        web.end_session(request, response)
+        return response
+
+    async def home(request: Request) -> Response:
+        who = web.require(request)
+        runtime = console.runtime
+        return web.render(
+            request, "home.html", who, agents=runtime.policies.names(), waiting=len(console.desk.waiting())
+        )
+
+    async def stylesheet(request: Request) -> Response:
+        return Response(
+            (TEMPLATES.parent / "static" / "console.css").read_bytes(),
+            media_type="text/css",
+            headers={"cache-control": "max-age=300"},
+        )
+
+    return [
+        Route("/", home, methods=["GET"]),
+        Route("/signin", form, methods=["GET"]),
+        Route("/signin", _submit(web), methods=["POST"]),
+        Route("/signout", signout, methods=["POST"]),
+        Route("/static/console.css", stylesheet, methods=["GET"]),
+    ]
+
+
+def _submit(web: Any) -> Any:
+    """The sign-in form's POST: its own CSRF token, the throttle, then the password (or a dummy's)."""
+
     async def submit(request: Request) -> Response:
         data = await request.form(max_fields=10)
         bound = request.cookies.get(PRE_COOKIE, "")
@@ -78,30 +110,4 @@ def routes(console: Any) -> list[Route]:
             problem=problem,
         )
 
-    @web.change(None)
-    async def signout(request: Request, _who: Signed, _form: FormData) -> Response:
-        response = RedirectResponse(f"{PREFIX}/signin", status_code=303)
-        web.end_session(request, response)
-        return response
-
-    async def home(request: Request) -> Response:
-        who = web.require(request)
-        runtime = console.runtime
-        return web.render(
-            request, "home.html", who, agents=runtime.policies.names(), waiting=len(console.desk.waiting())
-        )
-
-    async def stylesheet(request: Request) -> Response:
-        return Response(
-            (TEMPLATES.parent / "static" / "console.css").read_bytes(),
-            media_type="text/css",
-            headers={"cache-control": "max-age=300"},
-        )
-
-    return [
-        Route("/", home, methods=["GET"]),
-        Route("/signin", form, methods=["GET"]),
-        Route("/signin", submit, methods=["POST"]),
-        Route("/signout", signout, methods=["POST"]),
-        Route("/static/console.css", stylesheet, methods=["GET"]),
-    ]
+    return submit
