@@ -152,7 +152,8 @@ def test_the_audit_log_filters_verifies_and_exports_what_it_shows(served, page):
     sign_in(page, base, "ada", served.passwords["ada"], at="/admin/audit")
     page.get_by_label("Agent").fill("people-ops")
     page.get_by_label("Decision").select_option("denied")
-    page.get_by_role("button", name="Filter").click()
+    with page.expect_navigation():  # count() does not wait: read the filtered page, not the one before
+        page.get_by_role("button", name="Filter").click()
     shown = page.get_by_role("list", name="Audit records, newest first").get_by_role("listitem")
     assert shown.count() == 2
     assert "tried to approve time off" in shown.nth(0).inner_text()  # newest first
@@ -160,7 +161,8 @@ def test_the_audit_log_filters_verifies_and_exports_what_it_shows(served, page):
     assert page.locator("script").count() == 0  # the agent's text is shown, never run
 
     page.get_by_label("Tool").fill(APPROVE)
-    page.get_by_role("button", name="Filter").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Filter").click()
     assert shown.count() == 1
     with page.expect_download() as download:
         page.get_by_role("link", name="Export as CSV").click()

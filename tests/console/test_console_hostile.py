@@ -11,7 +11,9 @@ that has no account and a password that is wrong.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 from typing import Any
 from urllib.parse import quote
@@ -379,3 +381,48 @@ def test_the_throttle_grows_exponentially_up_to_its_cap_forgets_and_stays_bounde
         throttle.failed(f"name-{i}" + "x" * 500, f"10.1.{i // 256}.{i % 256}")
     assert throttle.size() <= 100  # two tables of at most max_keys each
     assert all(len(key) <= 65 for key in throttle.names.counts)
+
+
+def test_only_the_console_can_make_a_page_say_something(served):
+    dana = HttpSession(served.url, "dana", served.passwords["dana"])
+    alex = HttpSession(served.url, "alex", served.passwords["alex"])
+    spoof = "Your session expired. Sign in again at https://evil.example/admin"
+    forged = dana.http.get("/admin/access", params={"done": spoof, "mac": "0" * 64})
+    assert forged.status_code == 200 and spoof not in forged.text and 'role="status"' not in forged.text
+    saved = dana.post("/admin/agents/people-ops", {"level:remote.timeoff": "read"})
+    genuine = dana.http.get(saved.headers["location"])
+    assert 'role="status">Saved: ' in genuine.text
+    # The same link opened in another person's session says nothing: the MAC is keyed by the session.
+    assert 'role="status"' not in alex.http.get(saved.headers["location"]).text
+
+
+def test_exports_defuse_spreadsheet_formulas_and_only_the_auditor_gets_argument_detail(served):
+    formula = '=HYPERLINK("https://evil.example","click")'
+
+    args, _ = requested_timeoff(served.runtime)
+
+    async def calls() -> None:
+        async with mcp_client(served.url, served.tokens["people-ops"]) as client:
+            await client.call_tool(formula, {})
+            await client.call_tool("-2+3", {})
+            await client.call_tool("+cmd", {})
+        async with mcp_client(served.url, served.tokens["hr-desk"]) as client:
+            reason = "@SUM(1+1)*cmd|' /C calc'!A0 detail-7a1"
+            await client.call_tool(
+                "remote_decline_timeoff", {"timeoff_id": args["timeoff_id"], "decline_reason": reason}
+            )
+
+    in_thread(calls)
+    ada = HttpSession(served.url, "ada", served.passwords["ada"])
+    alex = HttpSession(served.url, "alex", served.passwords["alex"])
+    exported = ada.http.get("/admin/audit/export.csv")
+    assert exported.headers["content-disposition"] == 'attachment; filename="ops-mcp-audit.csv"'
+    rows = list(csv.reader(io.StringIO(exported.text)))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    assert f"'{formula}" in cells and "'-2+3" in cells and "'+cmd" in cells
+    assert "detail-7a1" in exported.text  # the auditor's export carries the argument detail
+    for path in ("/admin/audit/export.csv", "/admin/audit/export.jsonl", "/admin/audit"):
+        assert "detail-7a1" not in alex.http.get(path).text, path
+    record = re.findall(r'href="(/admin/audit/\d+)"', ada.http.get("/admin/audit").text)[0]  # newest
+    assert "detail-7a1" in ada.http.get(record).text and "detail-7a1" not in alex.http.get(record).text

@@ -77,7 +77,8 @@ def _overview(console: Any) -> tuple[Any, Any]:
                 said += console.save_policy(who, name, table)
         except (access.FormProblem, ConfigError) as exc:
             raise HTTPException(400, str(exc)) from None
-        return back_to(f"{PREFIX}/access", f"Saved: {len(said)} change(s)." if said else "Nothing changed.")
+        said_so = f"Saved: {len(said)} change(s)." if said else "Nothing changed."
+        return back_to(who, f"{PREFIX}/access", said_so)
 
     return overview, save_overview
 
@@ -121,7 +122,9 @@ def _agent(console: Any) -> tuple[Any, Any]:
         except (access.FormProblem, ConfigError) as exc:
             raise HTTPException(400, str(exc)) from None
         return back_to(
-            f"{PREFIX}/agents/{policy.name}", f"Saved: {'; '.join(said)}." if said else "Nothing changed."
+            who,
+            f"{PREFIX}/agents/{policy.name}",
+            f"Saved: {'; '.join(said)}." if said else "Nothing changed.",
         )
 
     return agent_page, save_agent

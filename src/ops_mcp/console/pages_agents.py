@@ -61,7 +61,8 @@ def routes(console: Any) -> list[Route]:
             console.save_policy(who, name, table)
         except ConfigError as exc:
             raise HTTPException(400, str(exc)) from None
-        return back_to(f"{PREFIX}/agents/{name}", f"Created {name}: every area is off until you grant it.")
+        created = f"Created {name}: every area is off until you grant it."
+        return back_to(who, f"{PREFIX}/agents/{name}", created)
 
     @web.change("tokens")
     async def token(request: Request, who: Signed, _form: FormData) -> Response:
@@ -90,7 +91,8 @@ def routes(console: Any) -> list[Route]:
             raise HTTPException(404, f"{name} has no token.")
         await console.state.revocations.check()  # its open sessions and streams end now
         record_action(console.runtime.audit, who, "revoke_token", f"revoked the token of {name}", agent=name)
-        return back_to(f"{PREFIX}/agents", f"Revoked the token of {name}; its open sessions were closed.")
+        revoked = f"Revoked the token of {name}; its open sessions were closed."
+        return back_to(who, f"{PREFIX}/agents", revoked)
 
     return [
         Route("/agents", agents, methods=["GET"]),

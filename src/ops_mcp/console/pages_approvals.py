@@ -79,7 +79,7 @@ def routes(console: Any) -> list[Route]:
             area=area,
             details={"approval": decided.id, "tool": decided.tool, "tenant": decided.change.tenant},
         )
-        return back_to(f"{PREFIX}/approvals/{decided.id}", f"You {verb} this write.")
+        return back_to(who, f"{PREFIX}/approvals/{decided.id}", f"You {verb} this write.")
 
     return [
         Route("/approvals", queue, methods=["GET"]),

@@ -10,6 +10,7 @@ Content-Security-Policy allows only the console's own stylesheet.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -17,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -173,7 +174,7 @@ class Web:
     def render(
         self, request: Request, name: str, who: Signed | None, status: int = 200, **context: Any
     ) -> Response:
-        context.setdefault("message", request.query_params.get("done", ""))
+        context.setdefault("message", _confirmation(request, who))
         page: Response = self.templates.TemplateResponse(
             request,
             name,
@@ -183,8 +184,29 @@ class Web:
         return page
 
 
-def back_to(target: str, message: str = "") -> RedirectResponse:
-    return RedirectResponse(target + (f"?done={quote(message)}" if message else ""), status_code=303)
+def back_to(who: Signed, target: str, message: str = "") -> RedirectResponse:
+    """To ``target`` after a change, which then says ``message`` ("Saved: ...").
+
+    The message rides in the URL with a MAC keyed by the session's CSRF token, so only the console can
+    make a page say something: a link someone else crafted (``?done=Your session expired, sign in again at
+    evil.example``) shows nothing, however official the box it would appear in.
+    """
+    if not message:
+        return RedirectResponse(target, status_code=303)
+    query = urlencode({"done": message, "mac": _mac(who.session.csrf, message)})
+    return RedirectResponse(f"{target}?{query}", status_code=303)
+
+
+def _mac(key: str, message: str) -> str:
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _confirmation(request: Request, who: Signed | None) -> str:
+    done = request.query_params.get("done", "")
+    mac = request.query_params.get("mac", "")
+    if not done or who is None or not hmac.compare_digest(mac, _mac(who.session.csrf, done)):
+        return ""
+    return done
 
 
 def safe_next(value: str | None) -> str:
