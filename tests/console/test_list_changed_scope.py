@@ -106,3 +106,30 @@ async def test_publish_reaches_every_stream_and_publish_to_only_the_agents_own()
     unsubscribe_b()  # idempotent, as the SDK's bus
     await bus.publish_to("b", ToolsListChanged())
     assert len(got["b"]) == 1 and bus.listeners_of("b") == 0
+
+
+@pytest.mark.anyio
+async def test_an_open_stream_stops_hearing_of_a_feed_its_agent_no_longer_may_read(served):
+    from mcp.shared.subscriptions import ResourceUpdated
+
+    notifier = served.app.state.ops.notifier
+    feeds = sorted(u for u in notifier.feed.uris(served.runtime.policies["hr-desk"]) if "remote.timeoff" in u)
+    assert feeds, "hr-desk reads a time-off feed"
+    update = ResourceUpdated(uri=feeds[0])
+    current: list[str | None] = ["hr-desk"]
+    bus = AgentScopedBus(lambda: current[0], admits=notifier.admits)
+    heard: list[Any] = []
+    bus.subscribe(heard.append)  # hr-desk's stream, opened while it may read the feed
+    current[0] = "people-ops"
+    bus.subscribe(heard.append)  # people-ops never could
+    await bus.publish(update)
+    assert heard == [update]
+    admin = HttpSession(served.url, "dana", served.passwords["dana"])
+    saved = await anyio.to_thread.run_sync(
+        lambda: admin.post("/admin/agents/hr-desk", {"level:remote.timeoff": "off"})
+    )
+    assert saved.status_code == 303
+    await bus.publish(update)
+    assert heard == [update]  # the stream opened before the edit hears nothing more of that feed
+    await bus.publish(ToolsListChanged())
+    assert heard == [update, ToolsListChanged(), ToolsListChanged()]  # other kinds: as before

@@ -5,7 +5,9 @@ filter already dropped feeds a caller may not see), but "your tool list changed"
 to all, it would tell every agent that somebody's access was just edited, and when. So each listener is
 remembered with the agent whose verified credential opened the stream (``subscribe`` runs inside the
 ``subscriptions/listen`` handler, where the request's credential is current), and ``publish_to`` reaches
-only that agent's streams. ``publish`` keeps the SDK's meaning: every stream.
+only that agent's streams. ``publish`` keeps the SDK's meaning — every stream — but asks ``admits`` first
+(the event notifier's: may this agent still read that feed?), so a stream opened before its agent's access
+was narrowed stops hearing of feeds it lost.
 """
 
 from __future__ import annotations
@@ -20,14 +22,20 @@ log = logging.getLogger("ops_mcp.server")
 
 
 class AgentScopedBus:
-    def __init__(self, resolve_agent: Callable[[], str | None]) -> None:
+    def __init__(
+        self,
+        resolve_agent: Callable[[], str | None],
+        admits: Callable[[str | None, ServerEvent], bool] | None = None,
+    ) -> None:
         self.resolve_agent = resolve_agent
+        self.admits = admits
         # Keyed by a token per subscription, as the SDK's bus: one callable may be registered twice.
         self._listeners: dict[object, tuple[str | None, Callable[[ServerEvent], None]]] = {}
 
     async def publish(self, event: ServerEvent) -> None:
-        """Deliver ``event`` to every open stream (the SDK's ``SubscriptionBus`` contract)."""
-        await self._deliver(event, lambda agent: True)
+        """Deliver ``event`` to every open stream whose agent may hear it now."""
+        admits = self.admits
+        await self._deliver(event, lambda agent: admits is None or admits(agent, event))
 
     async def publish_to(self, agent: str, event: ServerEvent) -> None:
         """Deliver ``event`` only to the streams ``agent`` opened."""
@@ -47,10 +55,9 @@ class AgentScopedBus:
 
     async def _deliver(self, event: ServerEvent, to: Callable[[str | None], bool]) -> None:
         for owner, listener in list(self._listeners.values()):
-            if not to(owner):
-                continue
             try:
-                listener(event)
-            except Exception:  # one bad listener must not starve the others (as the SDK's bus)
+                if to(owner):
+                    listener(event)
+            except Exception:  # one bad listener (or check) must not starve the others, as the SDK's bus
                 log.exception("subscription listener raised; continuing")
         await anyio.lowlevel.checkpoint()  # let the streams drain between bursts, as the SDK's bus does

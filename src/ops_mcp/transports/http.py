@@ -151,6 +151,7 @@ def _assemble(runtime: Runtime, base_url: str, transports: tuple[str, ...],
         runtime.recorder.observe(metrics.record_call)
     bus = AgentScopedBus(current_agent)  # tools/list_changed reaches only the changed agent's streams
     notifier = EventNotifier(runtime.feed, bus, current_agent)
+    bus.admits = notifier.admits  # a stream hears only of feeds its agent may read now
     secrets = WebhookSecrets(runtime.state_dir)
     receiver = WebhookReceiver(runtime.catalogue, runtime.events, secrets, on_event=notifier.kick,
                                on_outcome=metrics.webhook if metrics is not None else None)
