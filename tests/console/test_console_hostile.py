@@ -426,3 +426,15 @@ def test_exports_defuse_spreadsheet_formulas_and_only_the_auditor_gets_argument_
         assert "detail-7a1" not in alex.http.get(path).text, path
     record = re.findall(r'href="(/admin/audit/\d+)"', ada.http.get("/admin/audit").text)[0]  # newest
     assert "detail-7a1" in ada.http.get(record).text and "detail-7a1" not in alex.http.get(record).text
+
+
+def test_an_ipv6_client_counts_by_its_64_and_a_mapped_ipv4_as_itself():
+    clock = Clock()
+    throttle = SigninThrottle(clock, free=2, base=10.0)
+    for i in range(2):
+        throttle.failed(f"guess-{i}", f"2001:db8:1:2::{i + 1}")
+    assert throttle.wait("anyone", "2001:db8:1:2:ffff::9") == 10  # same /64: one client
+    assert throttle.wait("anyone", "2001:db8:1:3::1") == 0  # the next /64: another
+    for i in range(2):
+        throttle.failed(f"other-{i}", "::ffff:192.0.2.7")
+    assert throttle.wait("anyone", "192.0.2.7") == 10

@@ -5,7 +5,8 @@ may fail ``free`` times; after that every further failure locks it for ``base`` 
 up to ``cap``. While either is locked the form answers "try again later" without checking the password at
 all, so a lockout is no oracle for a correct guess. A success clears the name's count (not the address's:
 one good account must not wash an address that is guessing at others). A count is forgotten ``forget``
-seconds after its last failure.
+seconds after its last failure. An IPv6 client counts by its /64 (one host usually holds a whole /64, so
+counting single addresses would give it 2^64 fresh starts); an IPv4-mapped address counts as the IPv4 one.
 
 Memory is bounded: each table keeps at most ``max_keys`` entries, least recently failed first out. Flooding
 the name table to push a locked name out needs more failures than one address may make, so it needs many
@@ -14,6 +15,7 @@ addresses — each throttled on its own. The counts live in this process: replic
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -87,13 +89,13 @@ class SigninThrottle:
     def wait(self, name: str, address: str) -> int:
         """Whole seconds until ``name`` may be tried from ``address`` again (0: now)."""
         now = self.clock()
-        seconds = max(self.names.wait(_name_key(name), now), self.addresses.wait(address, now))
+        seconds = max(self.names.wait(_name_key(name), now), self.addresses.wait(_address_key(address), now))
         return math.ceil(seconds)
 
     def failed(self, name: str, address: str) -> None:
         now = self.clock()
         self.names.fail(_name_key(name), now)
-        self.addresses.fail(address, now)
+        self.addresses.fail(_address_key(address), now)
 
     def succeeded(self, name: str) -> None:
         self.names.clear(_name_key(name))
@@ -104,3 +106,15 @@ class SigninThrottle:
 
 def _name_key(name: str) -> str:
     return name[:NAME_KEY_CHARS]
+
+
+def _address_key(host: str) -> str:
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:  # not an address (a test client's name, a Unix socket): counted as given
+        return host[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
