@@ -484,3 +484,25 @@ def test_an_anonymous_oversized_body_is_refused_before_any_form_is_parsed(served
 
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def test_the_sign_in_form_needs_its_own_token_bound_to_this_browser(served):
+    victim = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    attacker = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    theirs = csrf_of(attacker.get("/admin/signin").text)
+    victim.get("/admin/signin")  # the victim's browser holds a sign-in cookie of its own
+    login = {"name": "dana", "password": served.passwords["dana"]}
+    for data in ({**login}, {**login, "csrf": ""}, {**login, "csrf": theirs}):
+        refused = victim.post("/admin/signin", data=data)
+        assert refused.status_code == 403 and COOKIE not in refused.cookies
+    fresh = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    assert fresh.post("/admin/signin", data={**login, "csrf": theirs}).status_code == 403  # no cookie at all
+
+
+def test_a_guessing_run_is_logged_with_the_guessed_name_neutralised(served, caplog):
+    console_of(served.app).web.throttle = SigninThrottle(Clock(), free=1, base=30.0)
+    http = httpx.Client(base_url=served.url, follow_redirects=False, timeout=30)
+    with caplog.at_level("WARNING", logger="ops_mcp.console"):
+        assert attempt(http, "dana\nINFO forged line", "wrong").status_code == 401
+    [line] = [r.getMessage() for r in caplog.records if "sign-in locked" in r.getMessage()]
+    assert line == "console sign-in locked for 30s: name dana\\u000aINFO forged line from 127.0.0.1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from typing import Any
 
@@ -12,12 +13,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..text import neutralise
 from .people import password_matches
 from .web import PRE_COOKIE, PREFIX, TEMPLATES, Signed, safe_next
 
+log = logging.getLogger("ops_mcp.console")
+
 SIGNIN_SECONDS = 15 * 60
-# Checked when the name is unknown too, so the time taken does not tell which names have accounts.
 MAX_PASSWORD = 1024  # longer is no password this console issued; refused at the same cost
+# Checked when the name is unknown too, so the time taken does not tell which names have accounts.
 _DUMMY = "scrypt$16384$8$1$00000000000000000000000000000000$" + "0" * 64
 
 
@@ -92,7 +96,9 @@ def _submit(web: Any) -> Any:
         checked = password if len(password) <= MAX_PASSWORD else ""
         ok = password_matches(checked, account.password_hash if account else _DUMMY) and bool(checked)
         if not ok or account is None:
-            web.throttle.failed(name, address)
+            locked = web.throttle.failed(name, address)
+            if locked:  # the operator sees a guessing run in the log; the name is the guesser's text
+                log.warning("console sign-in locked for %ss: name %s from %s", locked, neutralise(name, 80), address)
             return again(request, data, bound, 401, "Wrong name or password.")
         web.throttle.succeeded(name)
         response = RedirectResponse(safe_next(str(data.get("next", ""))), status_code=303)

@@ -92,10 +92,12 @@ class SigninThrottle:
         seconds = max(self.names.wait(_name_key(name), now), self.addresses.wait(_address_key(address), now))
         return math.ceil(seconds)
 
-    def failed(self, name: str, address: str) -> None:
+    def failed(self, name: str, address: str) -> int:
+        """Count a wrong password; returns the seconds the name or address is now locked for (0: not)."""
         now = self.clock()
         self.names.fail(_name_key(name), now)
         self.addresses.fail(_address_key(address), now)
+        return self.wait(name, address)
 
     def succeeded(self, name: str) -> None:
         self.names.clear(_name_key(name))
