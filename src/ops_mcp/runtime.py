@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import mcp_types as t
 
 from .audit import DEFAULT_REDACTED_FIELDS, AuditStore, Redaction
+from .audit.redact import DEFAULT_SECRET_PATTERNS, profile_patterns
 from .calls.executor import ToolExecutor
 from .calls.recorder import CallRecorder
 from .catalogue import Manifest
@@ -138,8 +139,14 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     grants = _grant_store(settings, tenants)
     upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants))
     state_dir = settings.state_dir()
-    redaction = Redaction(_redact_fields(settings), tenants.secrets)
-    audit = AuditStore(state_dir / AUDIT_FILE, secrets=tenants.secrets)
+    # Every credential the deployment holds (connections; webhook signing secrets, also those registered
+    # while it runs) by value, and every shape of credential its back ends and ops-mcp issue (profile token
+    # prefixes, agent tokens…) by form.
+    held = _held_webhook_secrets(state_dir, tuple(catalogue))
+    patterns = (*DEFAULT_SECRET_PATTERNS,
+                *profile_patterns(p for m in catalogue.values() for p in m.backend.token_prefixes.values()))
+    redaction = Redaction(_redact_fields(settings), tenants.secrets, patterns, held=held)
+    audit = AuditStore(state_dir / AUDIT_FILE, secrets=tenants.secrets, patterns=patterns, held=held)
     recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
     approvals = ApprovalStore(state_dir / APPROVALS_FILE)
     confirmer = Confirmations(
@@ -196,6 +203,21 @@ def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenan
         policy.bindings = bind_agent(name, agent.connections, tenants, catalogue, used)
         built[name] = policy
     return Policies(built)
+
+
+def _held_webhook_secrets(state_dir: Path, backends: tuple[str, ...]) -> Any:
+    """The webhook signing secrets stored in the state dir, read again whenever the file changes."""
+    from .events.secrets import WebhookSecrets
+
+    store = WebhookSecrets(state_dir)
+
+    def held() -> list[str]:
+        try:
+            return [s for backend in backends for _, s in store.for_backend(backend)]
+        except Exception:  # a missing or unreadable file: none known
+            return []
+
+    return held
 
 
 def _redact_fields(settings: Settings) -> tuple[str, ...]:

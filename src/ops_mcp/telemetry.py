@@ -201,6 +201,12 @@ class _TracedAuditSink:
         with self._tracing.span("ops_mcp.audit", {"ops_mcp.decision": record.decision}):
             return self._inner.append(record)
 
+    async def write(self, record: Any, **options: Any) -> Any:
+        if getattr(record, "phase", None) == "started":  # the write-ahead row: part of the call's one audit step
+            return await self._inner.write(record, **options)
+        with self._tracing.span("ops_mcp.audit", {"ops_mcp.decision": record.decision}):
+            return await self._inner.write(record, **options)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 

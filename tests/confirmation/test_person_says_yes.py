@@ -109,8 +109,11 @@ async def test_forged_and_replayed_answers_on_a_sealed_state_are_not_a_decision(
     assert stateless.is_error and stateless.structured_content["status"] == "refused"
     assert_nobody_said_yes(runtime, approval_id)
     decisions = [r.decision for r in records(runtime)]
-    # Asked (the page link), still waiting, then two refusals by ops-mcp — never "declined by a human".
-    assert decisions == ["pending_approval", "pending_approval", "denied", "denied"]
+    # Asked (the page link), still waiting, then three refusals by ops-mcp — never "declined by a human".
+    # The forged state, refused by the SDK before any tool ran, is recorded too (issue 12, item 2).
+    assert decisions == ["pending_approval", "pending_approval", "denied", "denied", "denied"]
+    assert [r.outcome for r in records(runtime)] == [
+        "asked", "pending_approval", "refused:replayed", "refused:no_state", "refused:invalid_state"]
 
 
 async def test_an_in_client_yes_minted_before_the_switch_to_person_does_not_count(make_runtime):

@@ -75,7 +75,8 @@ def test_off_by_default_imports_no_sdk_and_installs_no_middleware(tmp_path: Path
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")})
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "None ['RequestStateBoundary'] False"
+    # No tracing middleware; the audit's witness (every tools/call recorded, issue 12 item 2) stays.
+    assert done.stdout.strip() == "None ['CallWitness', 'RequestStateBoundary'] False"
 
 
 def test_the_standard_environment_turns_it_on_and_off(tmp_path: Path, no_otel_env, monkeypatch) -> None:

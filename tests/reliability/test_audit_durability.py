@@ -104,8 +104,11 @@ async def test_5000_calls_from_20_sessions_leave_5000_chained_records(tmp_path) 
     seqs = [e.seq for e in entries]
     agents_exact = sum(logged[name] == answered[name] for name in agents)
     writes = SESSIONS * (per_session // 10)
-    passed = (count == CALLS and verified.ok and verified.checked == CALLS and agents_exact == SESSIONS
-              and seqs == list(range(1, CALLS + 1)) and customers == writes and not mismatched)
+    # A write is recorded ahead and completed (issue 12): each write sent adds one chained row, not a call.
+    chained = CALLS + writes
+    in_order = len(set(seqs)) == CALLS and seqs == sorted(seqs) and seqs[-1] <= chained
+    passed = (count == CALLS and verified.ok and verified.checked == chained and agents_exact == SESSIONS
+              and in_order and customers == writes and not mismatched)
     record("5", f"{SESSIONS} concurrent in-process sessions (both eras), {CALLS:,} calls: reads, writes, invalid, "
                 "refused",
            tried=CALLS, outcome=f"{count} audit records, chain {'verifies' if verified.ok else 'BROKEN'}",
@@ -115,8 +118,8 @@ async def test_5000_calls_from_20_sessions_leave_5000_chained_records(tmp_path) 
            seconds=round(elapsed, 1))
     assert not mismatched, mismatched[:5]
     assert count == CALLS
-    assert verified.ok and verified.checked == CALLS, verified
-    assert seqs == list(range(1, CALLS + 1))
+    assert verified.ok and verified.checked == chained, verified
+    assert in_order, seqs[:20]
     assert agents_exact == SESSIONS, {n: (logged[n], answered[n]) for n in agents if logged[n] != answered[n]}
     assert customers == writes
 
@@ -127,6 +130,11 @@ KILL_ROUNDS = volume(3, 2)
 ANSWERED_BEFORE_KILL = volume(500, 150)  # the load is well under way: each session was answered many times
 HTTP_SESSIONS = 8
 RECORD_FIELDS = {f.name for f in fields(AuditRecord)}
+
+
+def _calls(rows: list[dict[str, Any]]) -> int:
+    """Calls among the rows: a write's completion row (issue 12: written ahead) is not another call."""
+    return sum(r["data"].get("phase") != "completed" for r in rows)
 
 
 def _rows(db: Path) -> tuple[str, list[dict[str, Any]]]:
@@ -217,12 +225,12 @@ async def test_sigkill_mid_load_leaves_a_verifying_chain_and_no_partial_record(t
             server.stop()
         verify = ops_mcp_cli("audit", "verify", "--config", str(config))
         integrity, rows = _rows(db)
-        stored = len(rows) - before
+        stored = _calls(rows) - before  # calls: a write recorded ahead and completed is one call, two rows
         rounds.append({"sent": tally["sent"], "answered": tally["answered"], "stored": stored,
                        "exit": code, "verify_rc": verify.returncode, "verify": verify.stdout.strip()[:200],
                        "integrity": integrity, "partial": sum(not r["whole"] for r in rows),
                        "contiguous": [r["seq"] for r in rows] == list(range(1, len(rows) + 1))})
-        before = len(rows)
+        before = _calls(rows)
 
     # A clean restart: the log carries on from where the last kill left it.
     server = ServerProcess(config, log).start()
@@ -239,7 +247,7 @@ async def test_sigkill_mid_load_leaves_a_verifying_chain_and_no_partial_record(t
     killed_ok = all(r["exit"] == -9 and r["verify_rc"] == 0 and r["integrity"] == "ok" and r["partial"] == 0
                     and r["contiguous"] and r["answered"] <= r["stored"] <= r["sent"] for r in rounds)
     # uvicorn re-raises SIGTERM after its graceful shutdown, so a clean stop exits by that signal.
-    resumed_ok = verify.returncode == 0 and len(rows) == before + 20 and integrity == "ok" and stopped in (0, -15)
+    resumed_ok = verify.returncode == 0 and _calls(rows) == before + 20 and integrity == "ok" and stopped in (0, -15)
     record("5", "ops-mcp serve --transport http killed with SIGKILL mid-load, restarted on the same state dir",
            tried=KILL_ROUNDS, outcome=f"{KILL_ROUNDS} kills: audit verify passed after each, no partial record; "
                                       f"every answered call on disk",
@@ -258,4 +266,4 @@ async def test_sigkill_mid_load_leaves_a_verifying_chain_and_no_partial_record(t
         assert r["answered"] >= ANSWERED_BEFORE_KILL, r
     assert stopped in (0, -15), log.read_text()[-2000:]
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert len(rows) == before + 20 and integrity == "ok"
+    assert _calls(rows) == before + 20 and integrity == "ok"

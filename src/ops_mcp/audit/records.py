@@ -2,6 +2,11 @@
 
 The record is plain data so that it can be hashed, stored and rendered without knowing anything
 about MCP or HTTP. The server fills it in as the call progresses; the store seals it.
+
+A write is recorded ahead (``phase = "started"``, decision ``started``) before its request leaves the
+process, and completed by a second, chained record (``phase = "completed"``, ``completes`` = the
+first one's ``seq``) whatever happens. Readers show the pair as one call; a started record that was
+never completed (the process died) reads as decision ``unknown``: the write may have happened.
 """
 
 from __future__ import annotations
@@ -10,7 +15,22 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
 
-Decision = Literal["allowed", "denied", "invalid", "failed", "rate_limited", "pending_approval", "declined"]
+Decision = Literal[
+    "allowed",
+    "denied",
+    "invalid",
+    "failed",
+    "rate_limited",
+    "pending_approval",
+    "declined",
+    "cancelled",
+    "started",
+    "unknown",
+]
+# ``call``: the whole call in one record; ``started``: a write recorded ahead of its request;
+# ``completed``: what became of a started write (it names the started record's seq in ``completes``).
+Phase = Literal["call", "started", "completed"]
+PHASES: frozenset[str] = frozenset(get_args(Phase))
 
 # The single list of outcomes. Everything else (rendering, search validation, tests) reads it from
 # here so that a new outcome cannot be stored without the sentence renderer knowing about it.
@@ -43,6 +63,12 @@ class AuditRecord:
     session_id: str | None = None
     # Number of upstream attempts, so a failure can read "upstream 503 after 3 tries".
     attempts: int | None = None
+    # What exactly happened when the decision alone is too coarse (see governance/outcomes.py):
+    # "asked", "pending_approval", "declined", "cancelled", "refused:replayed", "rejected_by_sdk"…
+    outcome: str | None = None
+    approval_id: str | None = None
+    phase: str = "call"
+    completes: int | None = None
     sentence: str = ""
 
     def __post_init__(self) -> None:

@@ -13,6 +13,8 @@ arguments were rejected as malformed, and a crash there would lose the record.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +25,15 @@ REDACTED = "[redacted]"
 MAX_STRING = 500
 MAX_DEPTH = 12
 MAX_ITEMS = 200
+# A string longer than this is a "large value": the record keeps a short preview, its size and its
+# SHA-256 (enough to tell whether a copy elsewhere is the same), never the value.
+LARGE_VALUE = 4096
+PREVIEW = 64
+# Characters of argument text one record keeps, whatever the call sent: a 4 MB call must not make a
+# 6 MB row. What does not fit is counted and hashed, not stored.
+ARGUMENT_BUDGET = 8_192
+# The store's last net over a whole record (arguments, error, sentence, ids) is looser.
+RECORD_BUDGET = 65_536
 # Secrets shorter than this are ignored: replacing "ab" everywhere would shred the record while
 # protecting nothing real (no upstream credential is that short).
 MIN_SECRET_LEN = 4
@@ -55,12 +66,31 @@ DEFAULT_REDACTED_FIELDS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-# Token shapes that are secrets whatever key they sit under. Configured secrets are the main net;
-# these catch a credential pasted by an agent into free text.
+# Credential shapes that are secrets whatever key they sit under. Configured secrets are the main net;
+# these catch a credential pasted by an agent into free text. They are ops-mcp's own shapes and
+# generic ones; each back end's token prefixes come from its catalogue profile (``profile_patterns``).
 DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
     r"\b(?i:bearer)\s+[A-Za-z0-9._~+/=-]{8,}",
-    r"\bra_(?:live|test)_[A-Za-z0-9_-]{8,}",
+    # ops-mcp's agent tokens (transports/agent_auth.py TOKEN_PREFIX).
+    r"\bomcp_[A-Za-z0-9_-]{8,}",
+    # Standard Webhooks signing secrets.
+    r"\bwhsec_[A-Za-z0-9+/=_-]{8,}",
+    # Live/test API keys in the Stripe style, whatever the back end's prefix (ra_live_…, rops_test_…):
+    # random, so they hold a digit; "unit_test_results" does not look like one.
+    r"\b[a-z]{2,8}_(?:live|test)_(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{8,}",
+    # JWTs (OAuth access and id tokens).
+    r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+    # A token quoted as a form or JSON field ("refresh_token=…", '"client_secret": "…"').
+    r"(?i:\b(?:refresh|access|id)_token|\bclient_secret|\bsigning_key|\bapi_key)[\"']?\s*[:=]\s*[\"']?[^\s\"'&,;]{8,}",
 )
+
+
+def profile_patterns(prefixes: Iterable[str]) -> tuple[str, ...]:
+    """Patterns for tokens that start with one of ``prefixes`` (the back ends' profile data)."""
+    return tuple(
+        f"\\b{re.escape(p)}[A-Za-z0-9_-]{{8,}}" for p in sorted(set(prefixes)) if isinstance(p, str) and p
+    )
+
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SEP = re.compile(r"[^a-z0-9]+")
@@ -104,8 +134,12 @@ class _Redactor:
         secrets: Iterable[str],
         patterns: Iterable[str],
         max_string: int = MAX_STRING,
+        budget: int = ARGUMENT_BUDGET,
     ) -> None:
         self.max_string = max_string
+        self.budget = budget
+        self.spent = 0
+        self.cut = False  # something did not fit the budget
         self.fields = frozenset(f for f in fields if isinstance(f, str))
         # Longest first, so a secret that contains another one is removed whole.
         self.secrets = sorted(
@@ -116,7 +150,8 @@ class _Redactor:
         # (the store's) remembers their scrubbed form instead of re-scanning them every time.
         self._keys: dict[str, str] = {}
 
-    def text(self, value: str) -> str:
+    def scrub(self, value: str) -> str:
+        """Known secrets and credential shapes cut out of ``value`` (no length cap)."""
         if not value.isascii():
             value = _valid_utf8(value)
         for secret in self.secrets:
@@ -124,10 +159,23 @@ class _Redactor:
                 value = value.replace(secret, REDACTED)
         if self.pattern is not None:
             value = self.pattern.sub(REDACTED, value)
+        return value
+
+    def text(self, value: str) -> str:
+        if len(value) > LARGE_VALUE:
+            return self._spend(large_value(value, self.scrub))
+        value = self.scrub(value)
         # Secrets first, then truncation: cutting first could leave half a secret behind.
         if len(value) > self.max_string:
             value = f"{value[: self.max_string]}…[truncated, {len(value)} chars]"
+        return self._spend(value)
+
+    def _spend(self, value: str) -> str:
+        self.spent += len(value)
         return value
+
+    def full(self) -> bool:
+        return self.spent >= self.budget
 
     def key(self, key: Any) -> str:
         if not isinstance(key, str):
@@ -137,21 +185,25 @@ class _Redactor:
             if len(self._keys) >= 4096:
                 self._keys.clear()  # bounded: hostile input could invent endless keys
             cached = self._keys[key] = self.text(key)
+        else:
+            self.spent += len(cached)
         return cached
 
     def value(self, value: Any, depth: int) -> Any:
         if value is None or isinstance(value, bool | int):
-            return value
+            self.spent += 4
+            return value if not isinstance(value, int) or abs(value) < 10**300 else "[huge number]"
         if isinstance(value, float):
+            self.spent += 8
             # NaN/inf are not JSON; the store's canonical JSON would refuse them.
             return value if math.isfinite(value) else str(value)
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, bytes | bytearray | memoryview):
             # Binary is document content by nature; record only its size.
-            return f"[{len(value)} bytes]"
+            return self._spend(f"[{len(value)} bytes]")
         if depth >= MAX_DEPTH:
-            return "[too deep]"
+            return self._spend("[too deep]")
         if isinstance(value, Mapping):
             return self.mapping(value, depth + 1)
         if isinstance(value, list | tuple | set | frozenset):
@@ -165,14 +217,15 @@ class _Redactor:
         except Exception:
             return {"_unreadable": True}
         for i, (k, v) in enumerate(items):
-            if i >= MAX_ITEMS:
-                out["…"] = f"{len(items) - MAX_ITEMS} more keys"
+            if i >= MAX_ITEMS or self.full():
+                self.cut = self.cut or self.full()
+                out["…"] = f"{len(items) - i} more keys"
                 break
             key = self.key(k)
             raw_key = k if isinstance(k, str) else key
             # None carries no personal data, and showing it tells a reader the field was cleared.
             if v is not None and self.fields and _key_matches(raw_key, self.fields):
-                out[key] = REDACTED
+                out[key] = self._spend(REDACTED)
             else:
                 out[key] = self.value(v, depth)
         return out
@@ -182,10 +235,35 @@ class _Redactor:
         if isinstance(data, set | frozenset):
             # Sets have no order; sort their rendering so the hashed record is deterministic.
             items.sort(key=_safe_str)
-        out = [self.value(v, depth) for v in items[:MAX_ITEMS]]
+        out = []
+        for i, v in enumerate(items[:MAX_ITEMS]):
+            if self.full():
+                self.cut = True
+                out.append(f"[… {len(items) - i} more items]")
+                return out
+            out.append(self.value(v, depth))
         if len(items) > MAX_ITEMS:
             out.append(f"[… {len(items) - MAX_ITEMS} more items]")
         return out
+
+
+def large_value(value: str, scrub: Callable[[str], str] = lambda s: s) -> str:
+    """A long text as a short preview, its size and its SHA-256: what a record keeps of it."""
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    # Scrub a generous head before cutting it, so no credential that starts in the preview survives in part.
+    preview = _valid_utf8(scrub(value[: PREVIEW * 4]))[:PREVIEW]
+    return f"{preview}…[large value, {len(value)} chars, sha256:{digest}]"
+
+
+def _fingerprint(value: Any) -> dict[str, Any] | None:
+    """Size and SHA-256 of the whole raw ``value`` as JSON, or None when it cannot be encoded."""
+    try:
+        raw = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_safe_str).encode(
+            "utf-8", "surrogatepass"
+        )
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
 
 
 def _valid_utf8(value: str) -> str:
@@ -211,18 +289,24 @@ def redact(
     secrets: Iterable[str] = (),
     patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS,
 ) -> dict[str, Any]:
-    """Return a redacted copy of ``arguments``, safe to store and JSON-encode.
+    """Return a redacted, bounded copy of ``arguments``, safe to store and JSON-encode.
 
     Non-mapping input (a malformed call may send a list or a string) is wrapped as
-    ``{"_arguments": ...}`` so that the caller always gets a dict back.
+    ``{"_arguments": ...}`` so that the caller always gets a dict back. When the arguments did not fit
+    the record's budget, ``"_omitted"`` holds the size and SHA-256 of all of them.
     """
     try:
         r = _Redactor(fields, secrets, patterns)
         if arguments is None:
             return {}
-        if isinstance(arguments, Mapping):
-            return r.mapping(arguments, 1)
-        return {"_arguments": r.value(arguments, 1)}
+        out = (
+            r.mapping(arguments, 1)
+            if isinstance(arguments, Mapping)
+            else {"_arguments": r.value(arguments, 1)}
+        )
+        if r.cut:
+            out["_omitted"] = _fingerprint(arguments) or "arguments too large to keep"
+        return out
     except Exception as exc:  # pragma: no cover - last resort, the audit record matters more
         return {"_unredactable": type(exc).__name__}
 
@@ -240,26 +324,111 @@ def make_scrubber(
     """A function removing secrets from every string of a JSON-like structure.
 
     Used by the store as a last net over whole records: it also makes any value JSON- and
-    SQLite-safe. Unlike :func:`redact` it redacts no field by name, because the record's own
-    fields (agent, tool…) are not personal data.
+    SQLite-safe, and bounds it. Unlike :func:`redact` it redacts no field by name, because the
+    record's own fields (agent, tool…) are not personal data.
     """
-    # A looser length cap than redact(): already-redacted arguments (≤ 500 chars + marker) must
-    # pass through unchanged, while a runaway error message still gets bounded.
-    r = _Redactor((), secrets, patterns, max_string=4 * MAX_STRING)
-    # Start one level up: the record wraps the arguments, which redact() already capped in depth.
-    return lambda value: r.value(value, -1)
+    secrets, patterns = tuple(secrets), tuple(patterns)
+    keys: dict[str, str] = {}
+
+    def scrub(value: Any) -> Any:
+        # A looser length cap than redact(): already-redacted arguments (≤ 500 chars + marker) must
+        # pass through unchanged, while a runaway error message still gets bounded. A fresh budget per
+        # record, the scrubbed keys shared between records.
+        r = _Redactor((), secrets, patterns, max_string=4 * MAX_STRING, budget=RECORD_BUDGET)
+        r._keys = keys
+        # Start one level up: the record wraps the arguments, which redact() already capped in depth.
+        return r.value(value, -1)
+
+    return scrub
 
 
 class Redaction:
-    """The redaction rules of one deployment (field names + the credentials it holds), applied the same
-    way everywhere a text is stored or shown."""
+    """The redaction rules of one deployment (field names, the credentials it holds, the credential
+    shapes of its back ends), applied the same way everywhere a text is stored or shown.
 
-    def __init__(self, fields: Iterable[str] = DEFAULT_REDACTED_FIELDS, secrets: Iterable[str] = ()) -> None:
+    ``held``: credentials the deployment learns while it runs (webhook signing secrets registered after
+    start), read each time; it must be cheap and must not raise.
+    """
+
+    def __init__(
+        self,
+        fields: Iterable[str] = DEFAULT_REDACTED_FIELDS,
+        secrets: Iterable[str] = (),
+        patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS,
+        held: Callable[[], Iterable[str]] | None = None,
+    ) -> None:
         self.fields = tuple(fields)
         self.secrets = tuple(secrets)
+        self.patterns = tuple(dict.fromkeys(patterns))
+        self._held = held
+
+    def protect(self, secrets: Iterable[str]) -> None:
+        """Also cut these credentials (learned after start, e.g. a webhook signing secret) from now on."""
+        self.secrets = tuple(dict.fromkeys([*self.secrets, *(s for s in secrets if isinstance(s, str))]))
+
+    def all_secrets(self) -> tuple[str, ...]:
+        if self._held is None:
+            return self.secrets
+        try:
+            return (*self.secrets, *self._held())
+        except Exception:  # a broken source must not stop redaction with what is known
+            return self.secrets
 
     def arguments(self, arguments: Any) -> dict[str, Any]:
-        return redact(arguments, fields=self.fields, secrets=self.secrets)
+        return redact(arguments, fields=self.fields, secrets=self.all_secrets(), patterns=self.patterns)
 
-    def text(self, text: str) -> str:
-        return redact_text(text, secrets=self.secrets)
+    def text(self, text: str, arguments: Any = None) -> str:
+        """``text`` (an error, a sentence) without secrets, and — given the call's raw ``arguments`` —
+        without the values of the fields redaction hides, wherever the text quotes them."""
+        if arguments is not None:
+            text = hide_values(text, sensitive_values(arguments, self.fields))
+        return redact_text(text, secrets=self.all_secrets(), patterns=self.patterns)
+
+
+MIN_QUOTED = 6  # a hidden value this long is cut wherever it appears, even cut short ("'bob@exa…")
+
+
+def sensitive_values(arguments: Any, fields: Iterable[str]) -> list[tuple[str, str]]:
+    """(path, text) of every scalar under a key the field rules redact, as ``a.b.0`` paths."""
+    field_set = frozenset(f for f in fields if isinstance(f, str))
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any, bool, int]] = [("", arguments, False, 0)]
+    while stack and len(found) < 1000:
+        path, value, hidden, depth = stack.pop()
+        if isinstance(value, Mapping) and depth < MAX_DEPTH:
+            for key, sub in list(value.items())[:MAX_ITEMS]:
+                name = f"{path}.{key}" if path else str(key)
+                covered = hidden or (
+                    isinstance(key, str) and bool(field_set) and _key_matches(key, field_set)
+                )
+                stack.append((name, sub, covered, depth + 1))
+        elif isinstance(value, list | tuple) and depth < MAX_DEPTH:
+            stack.extend(
+                (f"{path}.{i}" if path else str(i), sub, hidden, depth + 1)
+                for i, sub in enumerate(value[:MAX_ITEMS])
+            )
+        elif hidden and value is not None and not isinstance(value, bool):
+            found.append((path, value if isinstance(value, str) else _safe_str(value)))
+    return found
+
+
+def hide_values(text: str, values: list[tuple[str, str]]) -> str:
+    """Cut each hidden value out of ``text``: anywhere when it is long enough to be recognised (also
+    its quoted form, and a form cut short by "…"), right after its own ``path: `` when it is short."""
+    for path, value in sorted(values, key=lambda pv: len(pv[1]), reverse=True):
+        if not value:
+            continue
+        for form in dict.fromkeys((repr(value), value, json.dumps(value))):
+            if len(value) >= MIN_QUOTED:
+                text = _prefixes(form[:200]).sub(REDACTED, text)
+            else:
+                text = text.replace(f"{path}: {form}", f"{path}: {REDACTED}")
+    return text
+
+
+@lru_cache(maxsize=256)
+def _prefixes(form: str) -> re.Pattern[str]:
+    """Matches ``form`` or its longest prefix of at least ``MIN_QUOTED`` characters present."""
+    head, rest = form[:MIN_QUOTED], form[MIN_QUOTED:]
+    pattern = re.escape(head) + "".join(f"(?:{re.escape(c)}" for c in rest) + ")?" * len(rest)
+    return re.compile(pattern)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 
+from ..text import neutralise
 from .records import AuditRecord
 
 # Leading verb of a tool title → (infinitive used after "tried to", past tense). Two-word verbs
@@ -107,14 +108,36 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 
 MAX_ERROR = 160
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+MAX_IDS = 4  # ids named in one sentence; the structured record keeps the rest
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SPACES = re.compile(r"[\t\n\r\f\v ]+")
+
+# What a confirmation came to (governance/outcomes.py statuses and refusal reasons), in words.
+OUTCOMES: dict[str, str] = {
+    "asked": "asked for confirmation, no answer yet",
+    "pending_approval": "waiting for a person's approval",
+    "declined": "declined by {who}",
+    "cancelled": "dismissed by {who} without an answer",
+    "not_found": "refused before asking anyone (an object it names does not exist)",
+    "refused:replayed": "refused (replayed confirmation)",
+    "refused:invalid_state": "refused (forged, altered, expired or mismatched confirmation)",
+    "refused:no_state": "refused (an answer without the confirmation it answers)",
+    "refused:client_answer": "refused (the client answered; a person must decide)",
+    "refused:no_answer": "refused (a retry without an answer)",
+    "refused:mismatch": "refused (an approval given for a different call)",
+    "refused:used": "refused (an approval already used)",
+    "refused:expired": "refused (an expired approval)",
+    "refused:unknown": "refused (no such approval)",
+    "refused:bad_approval_id": "refused (a malformed approval id)",
+    "refused:too_many_pending": "refused (too many approvals pending)",
+    "rejected_by_sdk": "rejected as malformed before any tool ran",
+}
 
 
 def _clean(text: object, limit: int | None = None) -> str:
-    # One record = one line in `audit tail`; a newline smuggled in an id or error must not be able
-    # to forge a second, fake-looking line.
-    s = _CONTROL.sub(" ", str(text)).strip()
+    # One record = one line in `audit tail`; a newline, NEL, line separator, C1 control or bidi
+    # override smuggled in an id or error must not be able to forge or reorder a line.
+    s = neutralise(_SPACES.sub(" ", str(text)).strip())
     if limit is not None and len(s) > limit:
         s = s[: limit - 1] + "…"
     return s
@@ -174,13 +197,15 @@ def _action(record: AuditRecord) -> str:
     # A call parked for a human's yes has not failed yet; "asked to" says so.
     attempt = "asked to" if record.decision == "pending_approval" else "tried to"
     verb, obj = _split_title(title) if title else (None, "")
-    targets = {str(k): _clean(v, 80) for k, v in (record.target_ids or {}).items()}
+    targets = {_clean(k, 40): _clean(v, 80) for k, v in list((record.target_ids or {}).items())[:MAX_IDS]}
     if verb is None:
         name = title or _clean(record.tool)
         head = f"called {name}" if went_through else f"{attempt} call {name}"
         main = None
     else:
-        obj = " ".join(w if w.isupper() and len(w) > 1 else w.lower() for w in obj.split())  # "Time Off" → "time off"
+        obj = " ".join(
+            w if w.isupper() and len(w) > 1 else w.lower() for w in obj.split()
+        )  # "Time Off" → "time off"
         head = f"{verb[1] if went_through else attempt + ' ' + verb[0]} {obj}".rstrip()
         main = _main_target(obj, targets)
     parts = [head]
@@ -214,6 +239,8 @@ def _outcome(record: AuditRecord) -> str:
     error = _clean(record.error, MAX_ERROR) if record.error else None
     status = None if record.http_status is None else str(record.http_status)
     d = record.decision
+    if d != "allowed" and isinstance(record.outcome, str) and record.outcome in OUTCOMES:
+        return _confirmation(record)
     if d == "allowed":
         parts = ["allowed"]
         if record.confirmed_by:
@@ -239,9 +266,26 @@ def _outcome(record: AuditRecord) -> str:
     elif d == "declined":  # by the human asked to confirm
         who = _clean(record.confirmed_by, 80) if record.confirmed_by else "a human"
         parts = [f"declined by {who}" + (f" ({error})" if error else "")]
+    elif d == "started":
+        parts = ["sent to the back end, outcome pending (recorded ahead of the request)"]
+    elif d == "unknown":
+        parts = ["outcome unknown (the request was sent; no completion was recorded)"]
+    elif d == "cancelled":  # the error says whether the request had left (then its outcome is unknown)
+        parts = ["cancelled by the client" + (f" ({error})" if error else ""), status, _ms(record)]
     else:  # set after construction, bypassing the check in AuditRecord: say it as it is
         parts = [_clean(d, 40), error]
     return ", ".join(p for p in parts if p)
+
+
+def _confirmation(record: AuditRecord) -> str:
+    assert isinstance(record.outcome, str)
+    who = _clean(record.confirmed_by, 80) if record.confirmed_by else "the person asked"
+    text = OUTCOMES[record.outcome].format(who=who)
+    if record.approval_id:
+        text += f" (approval {_clean(record.approval_id, 64)})"
+    if record.outcome in ("not_found", "rejected_by_sdk") and record.error:
+        text += f": {_clean(record.error, MAX_ERROR)}"
+    return text
 
 
 def render(record: AuditRecord) -> str:

@@ -16,6 +16,7 @@ from ..catalogue.models import Endpoint
 
 if TYPE_CHECKING:
     from ..audit import AuditRecord
+    from ..audit.writer import Written
     from ..upstream.client import CallOutcome
     from ..upstream.connection import Connection
 
@@ -55,7 +56,13 @@ class UpstreamCaller(Protocol):
 
 
 class AuditSink(Protocol):
-    def append(self, record: AuditRecord) -> int: ...
+    """The part of an audit store (``audit.backend.AuditBackend``) the recorder writes through."""
+
+    async def write(self, record: AuditRecord, *, prepare: Callable[[AuditRecord], None] | None = None,
+                    opens: Written | None = None, ticket: Written | None = None) -> Written: ...
+
+    def write_nowait(self, record: AuditRecord, *, prepare: Callable[[AuditRecord], None] | None = None,
+                     opens: Written | None = None) -> Written: ...
 
 
 CallObserver = Callable[["AuditRecord"], None]

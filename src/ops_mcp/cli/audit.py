@@ -8,6 +8,9 @@ Human form, one record per line (UTC, so two people reading the same log see the
     2026-05-09T14:03:12Z  #42  people-ops approved time off to_123 …: allowed, 200, 84 ms
 
 JSON form: one object per line (the whole record plus ``seq`` and ``hash``), for ``jq``.
+
+A write recorded ahead and completed shows as one line; one whose completion never came (the process
+died while its request was out) reads "outcome unknown".
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from ..audit.since import parse_since
 from ..audit.store import AuditEntry, AuditStore
+from ..text import neutralise
 from .common import add_config, config_of, load_settings_or_exit
 
 
@@ -77,13 +81,15 @@ def _format(entries: Iterable[AuditEntry], as_json: bool, empty: str) -> str:
     entries = list(entries)
     if as_json:
         return "\n".join(
-            json.dumps({"seq": e.seq, **e.record.to_dict(), "hash": e.hash}, ensure_ascii=False)
+            # ASCII: a terminal shows "\u2028" or "\u202e" as text, never as a line break or a reversal.
+            json.dumps({"seq": e.seq, **e.record.to_dict(), "hash": e.hash}, ensure_ascii=True)
             for e in entries
         )
     if not entries:
         return empty
     width = len(str(entries[-1].seq))
-    return "\n".join(f"{_when(e.record.ts)}  #{e.seq:<{width}}  {e.record.sentence}" for e in entries)
+    # Sentences are neutralised when written; again here, for logs written before that (one line each).
+    return "\n".join(f"{_when(e.record.ts)}  #{e.seq:<{width}}  {neutralise(e.record.sentence)}" for e in entries)
 
 
 def _time(value: float | str | None) -> float | None:

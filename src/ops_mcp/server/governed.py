@@ -24,6 +24,7 @@ from ..policy import AgentPolicy, Policies
 from ..telemetry import Tracing
 from .prompts import PromptLibrary
 from .providers import ResourceProvider, ToolProvider, ToolView
+from .witness import CallWitness
 
 log = logging.getLogger("ops_mcp.server")
 
@@ -63,6 +64,9 @@ class GovernedServer(MCPServer):
         if tracing is None:
             # No tracer configured: no tracing middleware at all (the SDK installs one by default).
             self.middleware[:] = [m for m in self.middleware if type(m).__name__ != "OpenTelemetryMiddleware"]
+        # Outermost: every tools/call is seen before the SDK can refuse it (request state, params).
+        self.middleware.insert(0, CallWitness(executor.recorder, self.current_agent,
+                                              lambda ctx: self._transport_of(ctx, direct=True)))
 
     def current_policy(self) -> AgentPolicy | None:
         return self.policies.get(self._resolve_agent())
@@ -135,9 +139,9 @@ class GovernedServer(MCPServer):
             log.exception("tool %s failed unexpectedly", name)
             return error_result("ops-mcp hit an internal error running this tool; the operator can see it in the logs.")
 
-    def _transport_of(self, context: Any) -> str:
+    def _transport_of(self, context: Any, direct: bool = False) -> str:
         """One server answers on /mcp and on the legacy SSE routes: the request path tells which."""
-        request = _request(context)
+        request = getattr(context, "request", None) if direct else _request(context)
         if request is not None and request.url.path.startswith(("/messages", "/sse")):
             return "sse"
         return self.transport_name

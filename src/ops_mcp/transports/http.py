@@ -52,6 +52,7 @@ from ..server.governed import GovernedServer
 from . import logsafe
 from .admission import AdmissionMiddleware, AgentConnections, HandlerLimit, is_mcp_path
 from .agent_auth import CompositeVerifier, build_verifier
+from .call_witness import witnessed
 from .connections import BodyDeadline, uvicorn_config
 from .limits import Principal
 from .memory import trim_periodically
@@ -209,7 +210,9 @@ def _mcp_routes(server: GovernedServer, transports: tuple[str, ...], stateless: 
                                              transport_security=security, host=host,
                                              session_idle_timeout=limits.session_idle_seconds,
                                              max_sessions=limits.max_sessions)
-        routes += [r for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
+        # Every tools/call the transport refuses before the server sees it is still audited (issue 12).
+        routes += [witnessed(r, server.executor.recorder, current_agent)
+                   for r in sdk_app.routes if getattr(r, "path", None) == "/mcp"]
     if "sse" in transports:
         sdk_app = server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security, host=host)
         routes += [r for r in sdk_app.routes if getattr(r, "path", None) in ("/sse", "/messages")]
