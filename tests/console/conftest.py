@@ -43,6 +43,7 @@ class Served:
     runtime: Runtime
     passwords: dict[str, str]
     tokens: dict[str, str]
+    app: Any = None  # the Starlette app served (its services: app.state.ops; the console: console_of(app))
 
 
 @pytest.fixture
@@ -53,12 +54,15 @@ def served(tmp_path: Path) -> Iterator[Served]:
     store.close()
     tokens = {name: AgentTokenStore(runtime.state_dir).issue(name) for name in AGENTS}
 
+    built: list[Any] = []
+
     def app_for(port: int) -> Any:
-        return create_app(runtime, transports=("http",), host="127.0.0.1", port=port)
+        built.append(create_app(runtime, transports=("http",), host="127.0.0.1", port=port))
+        return built[-1]
 
     try:
         with serving(make_app=app_for) as server:
-            yield Served(server.url, runtime, passwords, tokens)
+            yield Served(server.url, runtime, passwords, tokens, built[-1])
     finally:
         close(runtime)
 
@@ -96,3 +100,13 @@ def page(browser: Any) -> Iterator[Any]:
         yield context.new_page()
     finally:
         context.close()
+
+
+def console_of(app: Any) -> Any:
+    """The ``Console`` behind an app's ``/admin`` mount (its web helpers, throttle, route table)."""
+    from starlette.routing import Mount
+
+    for route in app.routes:
+        if isinstance(route, Mount) and route.path == "/admin":
+            return route.app.state.console
+    raise AssertionError("no /admin mount")

@@ -296,3 +296,17 @@ def test_the_live_view_shows_budgets_health_and_denials_after_calls(served):
     assert re.search(r"remote:acme 300 \(fixed\) 1 299 no", text)  # Acme's budget: one request used
     assert "remote healthy 1 0 0 0 0" in text and "remoteops no calls yet" in text
     assert "people-ops tried to list payslips in Remote (Acme GmbH): denied by policy" in text
+
+
+def test_rate_budgets_are_read_without_building_the_upstream_client(tmp_path):
+    runtime = build_runtime(settings_for(tmp_path / "state", AGENTS))
+    assert runtime.upstream.rate_budgets() == {} and not runtime.upstream.built  # read, never built
+    budget = runtime.upstream.client._wiring.budgets.get("remote:acme", _profile(runtime), 300)
+    assert runtime.upstream.rate_budgets() == {"remote:acme": budget}
+    runtime.upstream.rate_budgets().clear()  # a copy: the live view cannot drop a budget
+    assert runtime.upstream.rate_budgets() == {"remote:acme": budget}
+    close(runtime)
+
+
+def _profile(runtime: Any) -> Any:
+    return runtime.catalogue["remote"].backend.rate_limit

@@ -22,6 +22,7 @@ from ..policy import AgentPolicy
 from ..policy_store import JsonPolicyOverrides, PolicyOverrides, PolicySync, policy_from_table
 from ..server.list_changed import ToolListAnnouncer
 from . import access, pages_access, pages_agents, pages_approvals, pages_audit, pages_live, signin
+from .body_limit import BodyLimit
 from .people import ConsoleStore, SqliteConsoleStore
 from .record import record_action
 from .web import PREFIX, SecurityHeaders, Signed, Web, error_page
@@ -96,7 +97,7 @@ def build_console(state: Any, *, store: ConsoleStore | None = None) -> Mount:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit)],  # headers on a 413 too
         exception_handlers={HTTPException: error_page(web)},
     )
     app.state.console = console

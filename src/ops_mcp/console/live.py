@@ -16,10 +16,7 @@ RECENT_DENIALS = 20
 
 
 def budgets(upstream: Any, now: float | None = None) -> list[dict[str, Any]]:
-    client = getattr(upstream, "_client", None)
-    wiring = getattr(client, "_wiring", None)
-    registry = getattr(wiring, "budgets", None)
-    found = getattr(registry, "_budgets", {}) or {}
+    found = upstream.rate_budgets()
     now = time.time() if now is None else now
     out = []
     for key, budget in sorted(found.items()):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +17,7 @@ from starlette.routing import Route
 from ..config import ConfigError
 from ..policy_store import agent_table
 from . import access
-from .web import PREFIX, back_to
+from .web import PREFIX, Signed, back_to
 
 
 def routes(console: Any) -> list[Route]:
@@ -61,8 +62,8 @@ def _overview(console: Any) -> tuple[Any, Any]:
             editable=who.may("access"),
         )
 
-    async def save_overview(request: Request) -> Response:
-        who, form = await web.posted(request, "access")
+    @web.change("access")
+    async def save_overview(request: Request, who: Signed, form: FormData) -> Response:
         runtime = console.runtime
         said: list[str] = []
         try:
@@ -76,7 +77,8 @@ def _overview(console: Any) -> tuple[Any, Any]:
                 said += console.save_policy(who, name, table)
         except (access.FormProblem, ConfigError) as exc:
             raise HTTPException(400, str(exc)) from None
-        return back_to(f"{PREFIX}/access", f"Saved: {len(said)} change(s)." if said else "Nothing changed.")
+        said_so = f"Saved: {len(said)} change(s)." if said else "Nothing changed."
+        return back_to(who, f"{PREFIX}/access", said_so)
 
     return overview, save_overview
 
@@ -108,8 +110,8 @@ def _agent(console: Any) -> tuple[Any, Any]:
             editable=who.may("access"),
         )
 
-    async def save_agent(request: Request) -> Response:
-        who, form = await web.posted(request, "access")
+    @web.change("access")
+    async def save_agent(request: Request, who: Signed, form: FormData) -> Response:
         policy = _policy_or_404(console, request.path_params["agent"])
         runtime = console.runtime
         try:
@@ -120,7 +122,9 @@ def _agent(console: Any) -> tuple[Any, Any]:
         except (access.FormProblem, ConfigError) as exc:
             raise HTTPException(400, str(exc)) from None
         return back_to(
-            f"{PREFIX}/agents/{policy.name}", f"Saved: {'; '.join(said)}." if said else "Nothing changed."
+            who,
+            f"{PREFIX}/agents/{policy.name}",
+            f"Saved: {'; '.join(said)}." if said else "Nothing changed.",
         )
 
     return agent_page, save_agent

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +17,7 @@ from starlette.routing import Route
 
 from ..config import ConfigError
 from .record import record_action
-from .web import PREFIX, back_to
+from .web import PREFIX, Signed, back_to
 
 AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -43,8 +44,8 @@ def routes(console: Any) -> list[Route]:
     async def agents(request: Request) -> Response:
         return listing(request, web.require(request))
 
-    async def create(request: Request) -> Response:
-        who, form = await web.posted(request, "agents")
+    @web.change("agents")
+    async def create(request: Request, who: Signed, form: FormData) -> Response:
         name = str(form.get("name", "")).strip()
         description = str(form.get("description", "")).strip()[:300]
         if not AGENT_NAME.match(name):
@@ -60,10 +61,11 @@ def routes(console: Any) -> list[Route]:
             console.save_policy(who, name, table)
         except ConfigError as exc:
             raise HTTPException(400, str(exc)) from None
-        return back_to(f"{PREFIX}/agents/{name}", f"Created {name}: every area is off until you grant it.")
+        created = f"Created {name}: every area is off until you grant it."
+        return back_to(who, f"{PREFIX}/agents/{name}", created)
 
-    async def token(request: Request) -> Response:
-        who, _ = await web.posted(request, "tokens")
+    @web.change("tokens")
+    async def token(request: Request, who: Signed, _form: FormData) -> Response:
         name = request.path_params["agent"]
         store = console.token_store()
         if name not in console.runtime.policies or store is None:
@@ -81,15 +83,16 @@ def routes(console: Any) -> list[Route]:
         )
         return listing(request, who, shown={"agent": name, "token": secret})
 
-    async def revoke(request: Request) -> Response:
-        who, _ = await web.posted(request, "tokens")
+    @web.change("tokens")
+    async def revoke(request: Request, who: Signed, _form: FormData) -> Response:
         name = request.path_params["agent"]
         store = console.token_store()
         if store is None or not store.revoke(name):
             raise HTTPException(404, f"{name} has no token.")
         await console.state.revocations.check()  # its open sessions and streams end now
         record_action(console.runtime.audit, who, "revoke_token", f"revoked the token of {name}", agent=name)
-        return back_to(f"{PREFIX}/agents", f"Revoked the token of {name}; its open sessions were closed.")
+        revoked = f"Revoked the token of {name}; its open sessions were closed."
+        return back_to(who, f"{PREFIX}/agents", revoked)
 
     return [
         Route("/agents", agents, methods=["GET"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +18,7 @@ from starlette.routing import Route
 
 from ..governance.desk import Person
 from .record import record_action
-from .web import PREFIX, back_to
+from .web import PREFIX, Signed, back_to
 
 
 def routes(console: Any) -> list[Route]:
@@ -46,8 +47,8 @@ def routes(console: Any) -> list[Route]:
             may_decide=who.may("approvals"),
         )
 
-    async def decide(request: Request) -> Response:
-        who, form = await web.posted(request, "approvals")
+    @web.change("approvals")
+    async def decide(request: Request, who: Signed, form: FormData) -> Response:
         approval_id = request.path_params["approval_id"]
         decision = form.get("decision")
         if decision not in ("approve", "deny"):
@@ -78,7 +79,7 @@ def routes(console: Any) -> list[Route]:
             area=area,
             details={"approval": decided.id, "tool": decided.tool, "tenant": decided.change.tenant},
         )
-        return back_to(f"{PREFIX}/approvals/{decided.id}", f"You {verb} this write.")
+        return back_to(who, f"{PREFIX}/approvals/{decided.id}", f"You {verb} this write.")
 
     return [
         Route("/approvals", queue, methods=["GET"]),

@@ -10,14 +10,15 @@ Content-Security-Policy allows only the console's own stylesheet.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -26,6 +27,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ..text import neutralise
 from .people import SESSION_SECONDS, Account, ConsoleStore, Session, session_digest
+from .throttle import SigninThrottle
 
 COOKIE = "ops_console"
 PRE_COOKIE = "ops_console_signin"  # binds the sign-in form's CSRF token before there is a session
@@ -42,7 +44,11 @@ HEADERS = {
     "cache-control": "no-store",
 }
 TEMPLATES = Path(__file__).with_name("templates")
+POWER_ATTRIBUTE = "console_power"  # on every state-changing endpoint: the power it needs (None: any role)
 MAX_FORM_FIELDS = 4000  # the matrix of every agent posts ~one field per area and agent
+
+
+ChangeHandler = Callable[["Request", "Signed", FormData], Awaitable[Response]]
 
 
 @dataclass
@@ -66,6 +72,7 @@ class Web:
     secure: bool  # the console's public URL is https: cookies are Secure
     clock: Callable[[], float] = time.time
     templates: Any = field(default=None)
+    throttle: SigninThrottle = field(default_factory=SigninThrottle)
 
     def __post_init__(self) -> None:
         import jinja2
@@ -115,9 +122,34 @@ class Web:
             raise HTTPException(403, f"Your role ({who.account.role}) may not do this.")
         return who, form
 
+    def change(self, power: str | None) -> Callable[[ChangeHandler], Callable[[Request], Awaitable[Response]]]:
+        """Make ``handler(request, who, form)`` a state-changing endpoint: it runs only for a signed-in
+        person holding ``power`` (``None``: anyone signed in) whose form carries the session's CSRF token.
+
+        The endpoint carries ``power`` as ``console_power``: the hostile-side tests read it from the route
+        table, so every POST route — including one added later — is tried without a session, without the
+        token, and by every role that lacks the power.
+        """
+
+        def wrap(handler: ChangeHandler) -> Callable[[Request], Awaitable[Response]]:
+            async def endpoint(request: Request) -> Response:
+                who, form = await self.posted(request, power)
+                return await handler(request, who, form)
+
+            endpoint.__name__ = handler.__name__
+            setattr(endpoint, POWER_ATTRIBUTE, power)
+            return endpoint
+
+        return wrap
+
     # -- sessions -------------------------------------------------------------------------------
 
-    def start_session(self, response: Response, account: Account) -> None:
+    def start_session(self, response: Response, account: Account, *, replacing: Request | None = None) -> None:
+        """A new session id at every sign-in; the one ``replacing`` carried in (stale, or planted by
+        someone hoping to share it: session fixation) ends here."""
+        carried = replacing.cookies.get(COOKIE) if replacing is not None else None
+        if carried:
+            self.store.close_session(session_digest(carried))
         cookie = secrets.token_urlsafe(32)
         session = Session(
             session_digest(cookie), account.name, secrets.token_urlsafe(32), self.clock() + SESSION_SECONDS
@@ -142,7 +174,7 @@ class Web:
     def render(
         self, request: Request, name: str, who: Signed | None, status: int = 200, **context: Any
     ) -> Response:
-        context.setdefault("message", request.query_params.get("done", ""))
+        context.setdefault("message", _confirmation(request, who))
         page: Response = self.templates.TemplateResponse(
             request,
             name,
@@ -152,8 +184,29 @@ class Web:
         return page
 
 
-def back_to(target: str, message: str = "") -> RedirectResponse:
-    return RedirectResponse(target + (f"?done={quote(message)}" if message else ""), status_code=303)
+def back_to(who: Signed, target: str, message: str = "") -> RedirectResponse:
+    """To ``target`` after a change, which then says ``message`` ("Saved: ...").
+
+    The message rides in the URL with a MAC keyed by the session's CSRF token, so only the console can
+    make a page say something: a link someone else crafted (``?done=Your session expired, sign in again at
+    evil.example``) shows nothing, however official the box it would appear in.
+    """
+    if not message:
+        return RedirectResponse(target, status_code=303)
+    query = urlencode({"done": message, "mac": _mac(who.session.csrf, message)})
+    return RedirectResponse(f"{target}?{query}", status_code=303)
+
+
+def _mac(key: str, message: str) -> str:
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _confirmation(request: Request, who: Signed | None) -> str:
+    done = request.query_params.get("done", "")
+    mac = request.query_params.get("mac", "")
+    if not done or who is None or not hmac.compare_digest(mac, _mac(who.session.csrf, done)):
+        return ""
+    return done
 
 
 def safe_next(value: str | None) -> str:

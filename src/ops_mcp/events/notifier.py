@@ -54,6 +54,17 @@ class EventNotifier:
         server._lowlevel_server.add_request_handler("resources/unsubscribe", t.UnsubscribeRequestParams,
                                                     self._unsubscribe)
 
+    def admits(self, agent: str | None, event: Any) -> bool:
+        """Whether ``agent``'s listen stream may hear ``event`` now (``AgentScopedBus.admits``).
+
+        The listen filter above is applied once, when the stream opens; access edited in the console
+        afterwards must not leave an open stream hearing of a feed its agent may no longer read.
+        """
+        if not isinstance(event, ResourceUpdated):
+            return True
+        policy = self.feed.policies.get(agent) if agent is not None else None
+        return policy is not None and event.uri in self.feed.uris(policy)
+
     def _allowed_uris(self) -> set[str]:
         policy = self.feed.policies.get(self.resolve_agent())
         return self.feed.uris(policy) if policy is not None else set()

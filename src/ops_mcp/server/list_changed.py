@@ -2,7 +2,8 @@
 
 The console (or another replica's edit picked up from the state dir) replaces a policy in ``Policies``;
 this listener then tells that agent's handshake-era sessions that their tool list changed, and publishes
-``ToolsListChanged`` on the subscription bus for 2026 ``subscriptions/listen`` streams. Sessions are
+``ToolsListChanged`` to that agent's 2026 ``subscriptions/listen`` streams only (``AgentScopedBus``:
+another agent's stream hears nothing of it). Sessions are
 remembered from the requests they send, by their ``Mcp-Session-Id`` (the SDK hands middleware a session
 object per request, so the latest one of each session is kept); a session whose send fails is forgotten,
 and at most ``MAX_SESSIONS_PER_AGENT`` are kept per agent (the oldest go first).
@@ -20,6 +21,7 @@ from mcp.shared.subscriptions import ToolsListChanged
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ..policy import Policies
+from .agent_bus import AgentScopedBus
 
 log = logging.getLogger("ops_mcp.server")
 
@@ -27,7 +29,8 @@ MAX_SESSIONS_PER_AGENT = 1000
 
 
 class ToolListAnnouncer:
-    def __init__(self, policies: Policies, resolve_agent: Callable[[], str | None], bus: Any = None) -> None:
+    def __init__(self, policies: Policies, resolve_agent: Callable[[], str | None],
+                 bus: AgentScopedBus | None = None) -> None:
         self.resolve_agent = resolve_agent
         self.bus = bus
         self._sessions: dict[str, OrderedDict[object, Any]] = {}
@@ -74,7 +77,7 @@ class ToolListAnnouncer:
                     sessions.pop(key, None)
         if self.bus is not None:
             try:
-                await self.bus.publish(ToolsListChanged())
+                await self.bus.publish_to(agent, ToolsListChanged())
             except Exception:
                 log.exception("publishing tools/list_changed failed")
         return told

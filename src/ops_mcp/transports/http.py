@@ -29,7 +29,6 @@ from mcp.server.auth.middleware.auth_context import AuthContextMiddleware, get_a
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend
 from mcp.server.auth.routes import build_resource_metadata_url
 from mcp.server.auth.settings import AuthSettings
-from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
@@ -48,6 +47,7 @@ from ..events.receiver import WebhookReceiver
 from ..events.registration import Registration, register_webhooks
 from ..events.secrets import WebhookSecrets
 from ..runtime import Runtime
+from ..server.agent_bus import AgentScopedBus
 from ..server.governed import GovernedServer
 from ..warmup import start_warm_up
 from . import logsafe
@@ -152,8 +152,9 @@ def _assemble(runtime: Runtime, base_url: str, transports: tuple[str, ...],
     metrics = create_metrics(lambda: runtime.upstream.stats)
     if metrics is not None:
         runtime.recorder.observe(metrics.record_call)
-    bus = InMemorySubscriptionBus()
+    bus = AgentScopedBus(current_agent)  # tools/list_changed reaches only the changed agent's streams
     notifier = EventNotifier(runtime.feed, bus, current_agent)
+    bus.admits = notifier.admits  # a stream hears only of feeds its agent may read now
     secrets = WebhookSecrets(runtime.state_dir)
     receiver = WebhookReceiver(runtime.catalogue, runtime.events, secrets, on_event=notifier.kick,
                                on_outcome=metrics.webhook if metrics is not None else None)

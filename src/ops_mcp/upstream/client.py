@@ -38,7 +38,7 @@ from .grants import GrantStore
 from .listing import Listing, Progress, fit_object, project_fields
 from .outcome import Answer, BinaryContent, CallFailed, CallOutcome, CallState
 from .pool import ClientPool
-from .ratelimit import BudgetRegistry, Sleep
+from .ratelimit import BudgetRegistry, RateBudget, Sleep
 from .request import DEFAULT_MAX_UPLOAD_BYTES, InvalidArguments, PreparedRequest, build_request
 from .retry import RetryPolicy, retry_allowed
 from .shaping import unwrap
@@ -132,6 +132,10 @@ class UpstreamClient:
 
     async def aclose(self) -> None:
         await self._pool.aclose()
+
+    def rate_budgets(self) -> dict[str, RateBudget]:
+        """The rate budgets spent so far, by key (read-only use: the console's live view)."""
+        return self._wiring.budgets.all()
 
     async def __aenter__(self) -> UpstreamClient:
         return self

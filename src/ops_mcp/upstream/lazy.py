@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .client import CallOutcome, UpstreamClient
     from .connection import Connection
     from .events import UpstreamStats
+    from .ratelimit import RateBudget
 
 
 class LazyUpstream:
@@ -48,6 +49,10 @@ class LazyUpstream:
     def stats(self) -> UpstreamStats | None:
         """The client's counters, or None before the first call (never built just to be read)."""
         return self._client.stats if self._client is not None else None
+
+    def rate_budgets(self) -> dict[str, RateBudget]:
+        """The client's rate budgets by key; none before the first call (never built just to be read)."""
+        return self._client.rate_budgets() if self._client is not None else {}
 
     async def call(self, connection: Connection, endpoint: Endpoint, arguments: dict[str, Any], *,
                    progress: Any = None, idempotency_key: str | None = None) -> CallOutcome:

@@ -286,6 +286,10 @@ class BudgetRegistry:
         self.window_s = window_s
         self.burst_fraction = burst_fraction
 
+    def all(self) -> dict[str, RateBudget]:
+        """Every budget made so far, by key (a copy: readers such as the console's live view)."""
+        return dict(self._budgets)
+
     def get(self, key: str, profile: RateLimitProfile, per_minute: int | None) -> RateBudget:
         budget = self._budgets.get(key)
         if budget is None:
