@@ -21,15 +21,16 @@ from .catalogue.loader import catalogue_with, manifest_dir
 from .catalogue.tools import tool_definition
 from .config import ConfigError, Settings
 from .events.feed import EventFeed
-from .events.store import EVENTS_FILE, EventStore
+from .events.store import EventStore
 from .governance.approvals import ApprovalStore
 from .governance.confirmation import Confirmations
-from .governance.sealing import StateSealer, load_key
+from .governance.sealing import StateSealer
 from .governance.summaries import Summarizer
 from .policy import AgentPolicy, Policies, build_policy
 from .server.discovery import DiscoveryView
 from .server.governed import GovernedServer
 from .server.prompts import PromptLibrary, load_prompts
+from .storage import APPROVALS_FILE, AUDIT_FILE, StateStore, open_state
 from .telemetry import Tracing, configure_tracing
 from .tenants import SANDBOX_HOST, Tenant, Tenants, bind_agent, build_tenants
 from .upstream.lazy import LazyUpstream
@@ -38,8 +39,7 @@ if TYPE_CHECKING:
     from .upstream.client import UpstreamClient
     from .upstream.grants import SqliteGrantStore as GrantStoreLike
 
-AUDIT_FILE = "audit.sqlite3"
-APPROVALS_FILE = "approvals.sqlite3"
+__all__ = ["APPROVALS_FILE", "AUDIT_FILE", "Runtime", "build_runtime"]
 
 
 @dataclass
@@ -63,11 +63,20 @@ class Runtime:
     prompts: PromptLibrary | None = None
     tracing: Tracing | None = None
     grants: GrantStoreLike | None = None  # refresh tokens of partner connections bound to a company
+    state: StateStore | None = None  # where all of the above persist (embedded files or PostgreSQL)
+    coordination: Any = None  # shared budgets and fan-out between replicas (coordination/), when running
     _closed: bool = field(default=False, repr=False)
 
     @property
     def state_dir(self) -> Path:
         return self.settings.state_dir()
+
+    @property
+    def store(self) -> StateStore:
+        """Where state persists (built by ``build_runtime``; the embedded store otherwise)."""
+        if self.state is None:
+            self.state = open_state(self.settings)
+        return self.state
 
     def policy(self, agent: str) -> AgentPolicy:
         return self.policies[agent]
@@ -104,7 +113,9 @@ class Runtime:
     def _request_state_security(self) -> Any:
         from .governance.sealing import request_state_security
 
-        return request_state_security(self.state_dir)
+        if self.state is None:
+            return request_state_security(self.state_dir)
+        return request_state_security(None, key=self.state.sealing_key())
 
     async def aclose(self) -> None:
         if self._closed:
@@ -116,6 +127,8 @@ class Runtime:
         self.events.close()
         if self.grants is not None:
             self.grants.close()
+        if self.state is not None:
+            self.state.close()
 
 
 def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
@@ -131,15 +144,15 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
         from .sandbox.embedded import embedded_sandbox_app
 
         sandbox_app = embedded_sandbox_app(settings.sandbox)
-    grants = _grant_store(settings, tenants)
+    state = _open_state(settings)
+    grants = _grant_store(state, tenants)
     upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants))
-    state_dir = settings.state_dir()
     redaction = Redaction(_redact_fields(settings), tenants.secrets)
-    audit = AuditStore(state_dir / AUDIT_FILE, secrets=tenants.secrets)
+    audit: AuditStore = state.audit(secrets=tenants.secrets)
     recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
-    approvals = ApprovalStore(state_dir / APPROVALS_FILE)
+    approvals: ApprovalStore = state.approvals()
     confirmer = Confirmations(
-        store=approvals, sealer=StateSealer(load_key(state_dir)), policies=policies,
+        store=approvals, sealer=StateSealer(state.sealing_key()), policies=policies,
         summarizer=Summarizer(catalogue, policies, tenants, upstream, redaction),
         console_url=settings.server.public_url,  # the approval pages; without it, people decide in the CLI
     )
@@ -149,21 +162,27 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     tools = {e.tool: t.Tool.model_validate(tool_definition(e)) for m in catalogue.values() for e in m.endpoints}
     discovery = DiscoveryView(catalogue=catalogue, policies=policies, executor=executor, recorder=recorder,
                               tools_by_name=tools)
-    events = EventStore(state_dir / EVENTS_FILE)
+    events: EventStore = state.events()
     feed = EventFeed(catalogue=catalogue, policies=policies, store=events, recorder=recorder)
     prompts = PromptLibrary(load_prompts(manifest_dir()), via_meta_tools=discovery.discovery_on)
     return Runtime(settings, catalogue, policies, tenants, upstream, audit, redaction, recorder, approvals,
                    confirmer, executor, tools, discovery, events, feed, sandbox_app=sandbox_app, prompts=prompts,
-                   tracing=tracing, grants=grants)
+                   tracing=tracing, grants=grants, state=state)
 
 
-def _grant_store(settings: Settings, tenants: Tenants) -> GrantStoreLike | None:
+def _open_state(settings: Settings) -> StateStore:
+    """The configured state store; an unreachable or unmigrated database is a configuration error."""
+    try:
+        return open_state(settings)
+    except RuntimeError as exc:  # StorageUnavailable, SchemaMismatch: the message says what to do
+        raise ConfigError(f"storage.url: {exc}") from None
+
+
+def _grant_store(state: StateStore, tenants: Tenants) -> GrantStoreLike | None:
     """The encrypted refresh-token store, when a partner connection is bound to a company (opened lazily)."""
     if not tenants.company_grants():
         return None
-    from .authorization.stores import open_grant_store
-
-    return open_grant_store(settings)
+    return state.grants()  # type: ignore[return-value]
 
 
 def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants, sandbox_app: Any,

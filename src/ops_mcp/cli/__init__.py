@@ -7,7 +7,21 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import agents, approvals, audit, check, connect, init, manifest, run, sandbox, serve, tools, webhooks
+from . import (
+    agents,
+    approvals,
+    audit,
+    check,
+    connect,
+    init,
+    manifest,
+    migrate,
+    run,
+    sandbox,
+    serve,
+    tools,
+    webhooks,
+)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -20,7 +34,7 @@ EPILOG = (
     "takes --config DIR/ops-mcp.toml (or export OPS_MCP_CONFIG=DIR/ops-mcp.toml). "
     "`ops-mcp COMMAND --help` describes each command."
 )
-GROUPS = (init, serve, run, tools, check, agents, approvals, audit, webhooks, connect, sandbox, manifest)
+GROUPS = (init, serve, run, tools, check, migrate, agents, approvals, audit, webhooks, connect, sandbox, manifest)
 
 
 def build_parser() -> argparse.ArgumentParser:

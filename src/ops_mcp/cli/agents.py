@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from .common import add_config, config_of, load_settings_or_exit
+from .common import add_config, config_of, load_settings_or_exit, open_state_or_exit
 
 
 def register(sub: Any) -> None:
@@ -29,10 +29,8 @@ def register(sub: Any) -> None:
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
-    from ..transports.agent_auth import AgentTokenStore
-
     settings = load_settings_or_exit(config_of(args))
-    store = AgentTokenStore(settings.state_dir())
+    store = open_state_or_exit(settings).agent_tokens()
     configured = sorted(settings.agents)
     if args.agents_command == "list":
         tokens = store.tokens()

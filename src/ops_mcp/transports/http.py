@@ -143,13 +143,13 @@ def _assemble(runtime: Runtime, base_url: str, transports: tuple[str, ...],
     for transport in transports:
         if transport not in ("http", "sse"):
             raise ValueError(f"unknown transport {transport!r}")
-    verifier = build_verifier(runtime.settings, runtime.policies)
+    verifier = build_verifier(runtime.settings, runtime.policies, runtime.store.agent_tokens())
     metrics = create_metrics(lambda: runtime.upstream.stats)
     if metrics is not None:
         runtime.recorder.observe(metrics.record_call)
     bus = InMemorySubscriptionBus()
     notifier = EventNotifier(runtime.feed, bus, current_agent)
-    secrets = WebhookSecrets(runtime.state_dir)
+    secrets = runtime.store.webhook_secrets()
     receiver = WebhookReceiver(runtime.catalogue, runtime.events, secrets, on_event=notifier.kick,
                                on_outcome=metrics.webhook if metrics is not None else None)
     oauth = config.oauth
