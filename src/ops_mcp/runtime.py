@@ -152,7 +152,7 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
     approvals: ApprovalStore = state.approvals()
     confirmer = Confirmations(
-        store=approvals, sealer=StateSealer(state.sealing_key()), policies=policies,
+        store=approvals, sealer=StateSealer(_sealing_key(state)), policies=policies,
         summarizer=Summarizer(catalogue, policies, tenants, upstream, redaction),
         console_url=settings.server.public_url,  # the approval pages; without it, people decide in the CLI
     )
@@ -176,6 +176,14 @@ def _open_state(settings: Settings) -> StateStore:
         return open_state(settings)
     except RuntimeError as exc:  # StorageUnavailable, SchemaMismatch: the message says what to do
         raise ConfigError(f"storage.url: {exc}") from None
+
+
+def _sealing_key(state: StateStore) -> bytes:
+    try:
+        return state.sealing_key()
+    except RuntimeError as exc:  # PostgreSQL without a secret key to seal it with: the message says how
+        state.close()
+        raise ConfigError(f"secrets.key_file: {exc}") from None
 
 
 def _grant_store(state: StateStore, tenants: Tenants) -> GrantStoreLike | None:

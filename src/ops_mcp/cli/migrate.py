@@ -15,20 +15,25 @@ from .common import add_config, config_of, fail, load_settings_or_exit
 
 def register(sub: Any) -> None:
     migrate = sub.add_parser(
-        "migrate", help="create or upgrade the PostgreSQL schema ([storage] url / $OPS_MCP_STORAGE_URL)",
+        "migrate",
+        help="create or upgrade the PostgreSQL schema ([storage] url / $OPS_MCP_STORAGE_URL)",
         description="Apply the schema migrations this version of ops-mcp needs to the database named by "
-                    "[storage] url or $OPS_MCP_STORAGE_URL. Replicas refuse to serve until it has run.",
+        "[storage] url or $OPS_MCP_STORAGE_URL. Replicas refuse to serve until it has run.",
     )
     add_config(migrate)
-    migrate.add_argument("--check", action="store_true", help="only report the schema version (exit 1 if not current)")
+    migrate.add_argument(
+        "--check", action="store_true", help="only report the schema version (exit 1 if not current)"
+    )
     migrate.set_defaults(handler=cmd_migrate)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = load_settings_or_exit(config_of(args), require=False)
     if settings.storage.url is None:
-        print(f"storage: embedded ({settings.state_dir()}); nothing to migrate (set [storage] url or "
-              "$OPS_MCP_STORAGE_URL to use PostgreSQL)")
+        print(
+            f"storage: embedded ({settings.state_dir()}); nothing to migrate (set [storage] url or "
+            "$OPS_MCP_STORAGE_URL to use PostgreSQL)"
+        )
         return 0
     from ..storage.postgres.database import Database, StorageUnavailable
     from ..storage.postgres.migrations import LATEST, SchemaMismatch, check_schema, migrate

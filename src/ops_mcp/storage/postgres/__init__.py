@@ -31,7 +31,9 @@ class PostgresState:
     def __init__(self, settings: Settings, db: Database | None = None, *, check: bool = True) -> None:
         assert settings.storage.url is not None
         self.settings = settings
-        self.db = db or Database(settings.storage.url.get_secret_value(), pool_size=settings.storage.pool_size)
+        self.db = db or Database(
+            settings.storage.url.get_secret_value(), pool_size=settings.storage.pool_size
+        )
         self.where = self.db.where
         self._box: SecretBox | None = None
         self._box_lock = threading.Lock()

@@ -149,7 +149,9 @@ class PostgresAuditStore:
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 with conn.cursor(name="ops_mcp_audit_verify") as cursor:
                     cursor.itersize = _VERIFY_BATCH
-                    cursor.execute(f"SELECT seq, {cols}, record_json, prev_hash, hash FROM audit ORDER BY seq")
+                    cursor.execute(
+                        f"SELECT seq, {cols}, record_json, prev_hash, hash FROM audit ORDER BY seq"
+                    )
                     result, last = _verify_rows(iter(cursor))
                 head = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
             finally:

@@ -43,7 +43,11 @@ class Database:
         self.url = url
         self.where = redact_url(url)
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=pool_size, timeout=timeout_s, open=False,
+            url,
+            min_size=1,
+            max_size=pool_size,
+            timeout=timeout_s,
+            open=False,
             kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout_s))},
             name="ops-mcp",
         )
@@ -51,7 +55,9 @@ class Database:
             self._pool.open(wait=True, timeout=timeout_s)
         except Exception as exc:
             self._pool.close()
-            raise StorageUnavailable(f"PostgreSQL at {self.where} cannot be reached: {_reason(exc)}") from None
+            raise StorageUnavailable(
+                f"PostgreSQL at {self.where} cannot be reached: {_reason(exc)}"
+            ) from None
 
     @contextmanager
     def connection(self) -> Iterator[Any]:

@@ -36,8 +36,17 @@ class PostgresEventStore(EventStore):
     def ping(self) -> bool:
         return self._database.ping()
 
-    def add(self, *, backend: str, event_id: str, tenant: str | None, type: str, area: str | None,
-            occurred_at: str | None, payload: Any) -> bool:
+    def add(
+        self,
+        *,
+        backend: str,
+        event_id: str,
+        tenant: str | None,
+        type: str,
+        area: str | None,
+        occurred_at: str | None,
+        payload: Any,
+    ) -> bool:
         now = time.time()
         cursor = self._db.execute(
             "INSERT INTO events (backend, event_id, tenant, type, area, received_at, occurred_at, payload) "
@@ -52,14 +61,28 @@ class PostgresEventStore(EventStore):
             self._db.execute("DELETE FROM events WHERE received_at < ?", (now - RETENTION_SECONDS,))
         return added
 
-    def reject(self, backend: str, kind: str, reason: str, *, event_id: str | None = None,
-               remote_addr: str | None = None, now: float | None = None) -> None:
+    def reject(
+        self,
+        backend: str,
+        kind: str,
+        reason: str,
+        *,
+        event_id: str | None = None,
+        remote_addr: str | None = None,
+        now: float | None = None,
+    ) -> None:
         now = time.time() if now is None else now
         backend, kind, reason = backend[:32], kind[:32], reason[:200]
         with self._database.transaction() as conn:
             conn.execute(
                 "INSERT INTO rejections (at, backend, reason, event_id, remote_addr) VALUES (%s, %s, %s, %s, %s)",
-                (now, backend, reason, event_id[:128] if event_id else None, (remote_addr or "")[:64] or None),
+                (
+                    now,
+                    backend,
+                    reason,
+                    event_id[:128] if event_id else None,
+                    (remote_addr or "")[:64] or None,
+                ),
             )
             conn.execute(
                 "INSERT INTO rejection_counts (backend, kind, count, first_at, last_at, last_reason) "
@@ -67,8 +90,10 @@ class PostgresEventStore(EventStore):
                 "count = rejection_counts.count + 1, last_at = excluded.last_at, last_reason = excluded.last_reason",
                 (backend, kind, now, now, reason),
             )
-            conn.execute("DELETE FROM rejections WHERE id <= (SELECT MAX(id) FROM rejections) - %s",
-                         (self.recent_rejections,))
+            conn.execute(
+                "DELETE FROM rejections WHERE id <= (SELECT MAX(id) FROM rejections) - %s",
+                (self.recent_rejections,),
+            )
 
 
 def _secret_purpose(backend: str, connection: str) -> str:
@@ -95,12 +120,23 @@ class PostgresWebhookSecrets(WebhookSecrets):
                 # Fail closed for this connection only: its deliveries cannot be verified until fixed.
                 found = []
             data.setdefault(backend, {})[connection] = {
-                "secrets": found, "id": remote_id, "url": url, "registered_at": registered_at,
+                "secrets": found,
+                "id": remote_id,
+                "url": url,
+                "registered_at": registered_at,
             }
         self._data = data
 
-    def put(self, backend: str, connection: str, secret: str, *, remote_id: str | None, url: str,
-            keep_previous: bool = False) -> None:
+    def put(
+        self,
+        backend: str,
+        connection: str,
+        secret: str,
+        *,
+        remote_id: str | None,
+        url: str,
+        keep_previous: bool = False,
+    ) -> None:
         with self._lock:
             self._reload()
             entry = self._data.get(backend, {}).get(connection, {})
@@ -111,8 +147,14 @@ class PostgresWebhookSecrets(WebhookSecrets):
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (backend, connection) DO UPDATE SET "
                 "sealed_secrets = excluded.sealed_secrets, remote_id = excluded.remote_id, url = excluded.url, "
                 "registered_at = excluded.registered_at",
-                (backend, connection, self._box.seal(json.dumps(kept), _secret_purpose(backend, connection)),
-                 remote_id, url, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+                (
+                    backend,
+                    connection,
+                    self._box.seal(json.dumps(kept), _secret_purpose(backend, connection)),
+                    remote_id,
+                    url,
+                    datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                ),
             )
 
 

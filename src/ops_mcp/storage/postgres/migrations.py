@@ -203,6 +203,8 @@ def migrate(db: Database) -> list[Migration]:
             if step.version <= have:
                 continue
             conn.execute(step.sql)
-            conn.execute("INSERT INTO ops_mcp_schema (version, name) VALUES (%s, %s)", (step.version, step.name))
+            conn.execute(
+                "INSERT INTO ops_mcp_schema (version, name) VALUES (%s, %s)", (step.version, step.name)
+            )
             applied.append(step)
     return applied
