@@ -20,6 +20,7 @@ from .catalogue import Manifest
 from .catalogue.loader import catalogue_with, manifest_dir
 from .catalogue.tools import tool_definition
 from .config import ConfigError, Settings
+from .coordination import Coordination, open_coordination
 from .events.feed import EventFeed
 from .events.store import EventStore
 from .governance.approvals import ApprovalStore
@@ -64,7 +65,7 @@ class Runtime:
     tracing: Tracing | None = None
     grants: GrantStoreLike | None = None  # refresh tokens of partner connections bound to a company
     state: StateStore | None = None  # where all of the above persist (embedded files or PostgreSQL)
-    coordination: Any = None  # shared budgets and fan-out between replicas (coordination/), when running
+    coordination: Coordination | None = None  # budgets and news shared between replicas (Redis), or local
     _closed: bool = field(default=False, repr=False)
 
     @property
@@ -122,6 +123,8 @@ class Runtime:
             return
         self._closed = True
         await self.upstream.aclose()
+        if self.coordination is not None:
+            await self.coordination.aclose()
         self.audit.close()
         self.approvals.close()
         self.events.close()
@@ -145,8 +148,10 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
 
         sandbox_app = embedded_sandbox_app(settings.sandbox)
     state = _open_state(settings)
+    coordination = _open_coordination(settings)
     grants = _grant_store(state, tenants)
-    upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants))
+    upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants,
+                                                   coordination))
     redaction = Redaction(_redact_fields(settings), tenants.secrets)
     audit: AuditStore = state.audit(secrets=tenants.secrets)
     recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
@@ -167,7 +172,7 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     prompts = PromptLibrary(load_prompts(manifest_dir()), via_meta_tools=discovery.discovery_on)
     return Runtime(settings, catalogue, policies, tenants, upstream, audit, redaction, recorder, approvals,
                    confirmer, executor, tools, discovery, events, feed, sandbox_app=sandbox_app, prompts=prompts,
-                   tracing=tracing, grants=grants, state=state)
+                   tracing=tracing, grants=grants, state=state, coordination=coordination)
 
 
 def _open_state(settings: Settings) -> StateStore:
@@ -176,6 +181,13 @@ def _open_state(settings: Settings) -> StateStore:
         return open_state(settings)
     except RuntimeError as exc:  # StorageUnavailable, SchemaMismatch: the message says what to do
         raise ConfigError(f"storage.url: {exc}") from None
+
+
+def _open_coordination(settings: Settings) -> Coordination:
+    try:
+        return open_coordination(settings)
+    except RuntimeError as exc:  # the redis driver is missing: the message says what to install
+        raise ConfigError(f"coordination.redis_url: {exc}") from None
 
 
 def _sealing_key(state: StateStore) -> bytes:
@@ -194,8 +206,12 @@ def _grant_store(state: StateStore, tenants: Tenants) -> GrantStoreLike | None:
 
 
 def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants, sandbox_app: Any,
-                   tracing: Tracing | None = None, grants: GrantStoreLike | None = None) -> UpstreamClient:
+                   tracing: Tracing | None = None, grants: GrantStoreLike | None = None,
+                   coordination: Coordination | None = None) -> UpstreamClient:
+    import time
+
     from .upstream import ClientLimits, UpstreamClient
+    from .upstream.ratelimit import BudgetRegistry
 
     profiles = {name: manifest.backend for name, manifest in catalogue.items()}
     limits = ClientLimits()
@@ -207,8 +223,12 @@ def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: 
         from .sandbox.transport import SandboxRoutingTransport
 
         transport = SandboxRoutingTransport(sandbox_app, SANDBOX_HOST)
+    # Agents share a tenant's budget by weight; replicas share it through the coordination's window.
+    budgets = BudgetRegistry(time.time, limits.rate_window_s, limits.burst_fraction,
+                             weights={name: agent.budget_weight for name, agent in settings.agents.items()},
+                             shared=coordination.window if coordination is not None else None)
     return UpstreamClient(profiles, transport=transport, limits=limits, catalogue=catalogue, grants=grants,
-                          wrap_transport=tracing.http_transport if tracing else None)
+                          wrap_transport=tracing.http_transport if tracing else None, budgets=budgets)
 
 
 def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants) -> Policies:

@@ -16,6 +16,7 @@ from ..catalogue.models import Endpoint, Manifest
 from ..policy import AgentPolicy, Policies
 from ..telemetry import Tracing, step
 from ..tenants import Tenants
+from ..upstream.fairshare import budget_caller
 from .context import CallContext, Confirmed, Confirmer, UpstreamCaller
 from .recorder import CallRecorder, endpoint_backend, printable
 from .results import error_result, outcome_result
@@ -101,7 +102,8 @@ class ToolExecutor:
         if tenant is None:
             message = f"No {backend} connection is configured for this agent."
             return self._end(record, started, "denied", message, error_result(message))
-        outcome = await self.upstream.call(tenant.connection, endpoint, arguments, progress=call.progress)
+        with budget_caller(policy.name):  # the tenant's budget is shared fairly between its agents
+            outcome = await self.upstream.call(tenant.connection, endpoint, arguments, progress=call.progress)
         record.http_status = outcome.status
         record.upstream_request_id = outcome.request_id
         record.attempts = outcome.attempts

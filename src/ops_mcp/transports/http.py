@@ -147,6 +147,10 @@ def _assemble(runtime: Runtime, base_url: str, transports: tuple[str, ...],
     metrics = create_metrics(lambda: runtime.upstream.stats)
     if metrics is not None:
         runtime.recorder.observe(metrics.record_call)
+        if runtime.coordination is not None:
+            from ..coordination.metrics import CoordinationCollector
+
+            metrics.registry.register(CoordinationCollector(runtime.coordination.status))
     bus = InMemorySubscriptionBus()
     notifier = EventNotifier(runtime.feed, bus, current_agent)
     secrets = runtime.store.webhook_secrets()
@@ -259,6 +263,8 @@ def _lifespan(state: AppState) -> Any:
                     tasks.start_soon(trim_periodically, state.runtime.settings.server.trim_memory_seconds)
                     if state.register_webhooks_at:
                         tasks.start_soon(_register, state, state.register_webhooks_at)
+                    if state.runtime.coordination is not None:
+                        tasks.start_soon(_coordinate, state)
                     state.ready = True
                     try:
                         yield
@@ -269,6 +275,23 @@ def _lifespan(state: AppState) -> Any:
             await state.runtime.aclose()
 
     return lifespan
+
+
+async def _coordinate(state: AppState) -> None:
+    """Share budgets and news with the other replicas: a revocation heard from one is checked here at once
+    (the token store says whose credentials are gone), a policy changed on one is put into ours."""
+    from ..coordination.policies import PolicyFanOut
+
+    coordination = state.runtime.coordination
+    assert coordination is not None
+    fan_out = PolicyFanOut(state.runtime.policies, coordination)
+
+    async def revoked(agent: str) -> None:
+        await state.revocations.check()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(fan_out.run)
+        await coordination.run(on_revoked=revoked, on_policy=fan_out.apply)
 
 
 async def _every(interval: float, job: Any) -> None:
@@ -311,9 +334,15 @@ def _readyz(state: AppState) -> Any:
             problems.append("event store unavailable")
         if not len(state.runtime.policies):
             problems.append("no agents configured")
+        store = state.runtime.state
+        if store is not None and not await anyio.to_thread.run_sync(store.ping):
+            problems.append(f"state store ({store.engine}) unavailable")
+        # Redis down is not "unavailable": budgets fall back to this replica's share, and it says so.
+        shared = state.runtime.coordination.status().as_dict() if state.runtime.coordination else None
         if problems:
-            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            return JSONResponse({"status": "unavailable", "problems": problems, "coordination": shared},
+                                status_code=503)
+        return JSONResponse({"status": "ready", "coordination": shared})
 
     return readyz
 

@@ -1,0 +1,71 @@
+"""A tenant's budget spent by every replica: one sliding window per budget key, in Redis, taken atomically.
+
+``SLIDING_WINDOW`` runs inside Redis (one script call per slot, so no two replicas can both take the last
+slot), on Redis's own clock (``TIME``), so replicas with skewed clocks still agree. The window is a little
+longer than the back end's (``SAFETY``): a slot is counted when it is taken, the back end counts the
+request when it arrives a moment later, and a fixed window on the back end must never see one request too
+many.
+
+When Redis does not answer, ``LocalShare`` decides instead: each replica gets ``limit // replicas`` of the
+window, the replicas being those last seen alive, and counts what it took from the shared window in the
+last ``window_s`` against that share, so the switch never hands out a fresh full budget.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+SAFETY_FACTOR = 1.02
+SAFETY_MS = 50
+
+# KEYS[1]: the window (a sorted set of slots scored by time in ms); ARGV: limit, window in ms, slot id.
+# Returns 0 when a slot was taken, else the milliseconds until the oldest slot leaves the window.
+SLIDING_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], window * 2)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, tonumber(oldest[2]) + window - now)
+"""
+
+
+def window_ms(window_s: float) -> int:
+    return int(math.ceil(window_s * 1000 * SAFETY_FACTOR)) + SAFETY_MS
+
+
+class LocalShare:
+    """This replica's own sliding windows: its slots of the last window, shared or not."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._taken: dict[str, deque[float]] = {}
+
+    def note(self, key: str, window_s: float) -> None:
+        """A slot this replica took (from the shared window or its share)."""
+        self._prune(key, window_s).append(self.clock())
+
+    def take(self, key: str, limit: int, window_s: float, replicas: int) -> float:
+        """0 and a slot of this replica's share, or the seconds until one frees up."""
+        share = max(1, limit // max(1, replicas))
+        taken = self._prune(key, window_ms(window_s) / 1000)
+        if len(taken) < share:
+            taken.append(self.clock())
+            return 0.0
+        return max(0.001, taken[-share] + window_ms(window_s) / 1000 - self.clock())
+
+    def _prune(self, key: str, window_s: float) -> deque[float]:
+        taken = self._taken.setdefault(key, deque())
+        horizon = self.clock() - window_s
+        while taken and taken[0] <= horizon:
+            taken.popleft()
+        return taken

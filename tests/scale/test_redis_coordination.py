@@ -1,0 +1,140 @@
+"""Replicas share each tenant's budget through Redis, hear each other's revocations and policy changes, and
+fall back to a conservative local share — and say so — when Redis is unreachable."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from ops_mcp.coordination.policies import PolicyFanOut, policy_news
+from ops_mcp.coordination.redis import RedisCoordination
+from ops_mcp.policy import AgentPolicy, Policies
+from tests.support.loopback import free_port
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.anyio
+
+
+def replica(target: tuple[str, str]) -> RedisCoordination:
+    url, prefix = target
+    return RedisCoordination(url, prefix=prefix, heartbeat_s=0.2)
+
+
+async def test_two_replicas_together_never_take_more_than_the_budget(redis_target):
+    one, two = replica(redis_target), replica(redis_target)
+    try:
+        granted = 0
+        waits = []
+        for i in range(12):
+            wait = await (one if i % 2 else two).take("remote:company:acme", 5, 30.0)
+            granted += wait == 0
+            if wait:
+                waits.append(wait)
+        assert granted == 5
+        assert len(waits) == 7 and all(25.0 < w <= 31.0 for w in waits), waits  # until the oldest slot leaves
+        assert await one.take("remote:company:globex", 5, 30.0) == 0  # another budget key, another window
+        assert one.status().ok and two.status().ok
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+async def test_live_replicas_are_counted_from_their_heartbeats(redis_target):
+    replicas = [replica(redis_target) for _ in range(3)]
+    try:
+        for r in replicas:
+            await r.heartbeat()
+        await replicas[0].heartbeat()
+        assert replicas[0].replicas == 3
+        assert replicas[0].status().as_dict() == {
+            "engine": "redis",
+            "ok": True,
+            "replicas": 3,
+            "detail": "redis: budgets shared by 3 live replica(s)",
+        }
+    finally:
+        for r in replicas:
+            await r.aclose()
+
+
+async def test_without_redis_a_replica_takes_only_its_share_and_says_so(redis_target):
+    _, prefix = redis_target
+    closed = RedisCoordination(f"redis://127.0.0.1:{free_port()}/0", prefix=prefix)
+    closed.replicas = 3  # as last seen, before Redis went away
+    try:
+        takes = [await closed.take("remote:company:acme", 30, 60.0) for _ in range(12)]
+        assert takes[:10] == [0.0] * 10  # 30 ÷ 3 replicas
+        assert all(wait > 50.0 for wait in takes[10:])  # never unlimited: the rest wait for the window
+        status = closed.status()
+        assert not status.ok and "1/3" in status.detail and "unreachable" in status.detail
+    finally:
+        await closed.aclose()
+
+
+async def test_a_revocation_on_one_replica_reaches_the_others(redis_target):
+    a, b = replica(redis_target), replica(redis_target)
+    heard_by_b: list[str] = []
+    heard_by_a: list[str] = []
+    done = anyio.Event()
+
+    async def on_b(agent: str) -> None:
+        heard_by_b.append(agent)
+        done.set()
+
+    async def on_a(agent: str) -> None:
+        heard_by_a.append(agent)
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(lambda: b.run(on_revoked=on_b, on_policy=lambda *_: None))
+            tasks.start_soon(lambda: a.run(on_revoked=on_a, on_policy=lambda *_: None))
+            channel = f"{redis_target[1]}:events"
+            assert await eventually(lambda: _subscribers(a, channel, 2), timeout=30)
+            await a.publish_revoked("hr")
+            with anyio.fail_after(30):
+                await done.wait()
+            tasks.cancel_scope.cancel()
+        assert heard_by_b == ["hr"] and heard_by_a == []  # a replica ignores its own news
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def _subscribers(coordination: RedisCoordination, channel: str, want: int) -> bool:
+    counts = await coordination._client.pubsub_numsub(channel)
+    return bool(counts) and counts[0][1] >= want
+
+
+async def test_a_policy_changed_on_one_replica_is_put_on_the_others(redis_target):
+    a, b = replica(redis_target), replica(redis_target)
+    before = AgentPolicy(name="hr", levels={"remote.timeoff": "read"})
+    here, there = (
+        Policies({"hr": before}),
+        Policies({"hr": AgentPolicy(name="hr", levels={"remote.timeoff": "read"})}),
+    )
+    changed_there = anyio.Event()
+    there.on_change(lambda agent: changed_there.set())
+    fan_a, fan_b = PolicyFanOut(here, a), PolicyFanOut(there, b)
+    try:
+        async with anyio.create_task_group() as tasks:
+            for fan, coordination in ((fan_a, a), (fan_b, b)):
+                tasks.start_soon(fan.run)
+                tasks.start_soon(lambda c=coordination, f=fan: c.run(on_revoked=_ignore, on_policy=f.apply))
+            assert await eventually(lambda: _subscribers(a, f"{redis_target[1]}:events", 2), timeout=30)
+            here.put(
+                AgentPolicy(
+                    name="hr", levels={"remote.timeoff": "full"}, confirm_areas=frozenset({"remote.timeoff"})
+                )
+            )
+            with anyio.fail_after(30):
+                await changed_there.wait()
+            tasks.cancel_scope.cancel()
+        assert there["hr"].levels == {"remote.timeoff": "full"}
+        assert policy_news(there["hr"]) == policy_news(here["hr"])
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def _ignore(agent: str) -> None:
+    return None
