@@ -34,12 +34,26 @@ def cmd_agents(args: argparse.Namespace) -> int:
     configured = sorted(settings.agents)
     if args.agents_command == "list":
         tokens = store.tokens()
-        rows = [{"agent": name, "token": name in tokens,
-                 "created_at": tokens[name].created_at if name in tokens else None,
-                 "hint": tokens[name].hint + "…" if name in tokens else None} for name in configured]
-        orphans = [{"agent": name, "token": True, "created_at": t.created_at, "hint": t.hint + "…",
-                    "note": "not in the config: this token is refused"}
-                   for name, t in sorted(tokens.items()) if name not in settings.agents]
+        rows = [
+            {
+                "agent": name,
+                "token": name in tokens,
+                "created_at": tokens[name].created_at if name in tokens else None,
+                "hint": tokens[name].hint + "…" if name in tokens else None,
+            }
+            for name in configured
+        ]
+        orphans = [
+            {
+                "agent": name,
+                "token": True,
+                "created_at": t.created_at,
+                "hint": t.hint + "…",
+                "note": "not in the config: this token is refused",
+            }
+            for name, t in sorted(tokens.items())
+            if name not in settings.agents
+        ]
         if args.json:
             print(json.dumps(rows + orphans, indent=2))
             return 0
@@ -54,16 +68,42 @@ def cmd_agents(args: argparse.Namespace) -> int:
             print(f"ops-mcp: {name!r} has no token", file=sys.stderr)
             return 1
         print(f"revoked the token of {name}", file=sys.stderr)
+        _tell_replicas(settings, name)
         return 0
     if name not in settings.agents:
-        print(f"ops-mcp: unknown agent {name!r}; configured agents: {', '.join(configured) or 'none'}",
-              file=sys.stderr)
+        print(
+            f"ops-mcp: unknown agent {name!r}; configured agents: {', '.join(configured) or 'none'}",
+            file=sys.stderr,
+        )
         return 2
     if name in store.tokens() and not args.rotate:
-        print(f"ops-mcp: {name} already has a token; pass --rotate to replace it (the old one stops working)",
-              file=sys.stderr)
+        print(
+            f"ops-mcp: {name} already has a token; pass --rotate to replace it (the old one stops working)",
+            file=sys.stderr,
+        )
         return 1
     token = store.issue(name)
+    if args.rotate:
+        _tell_replicas(settings, name)  # the old token's sessions close on every replica now
     print(f"Token for {name} (shown once; only its hash is stored in {store.path}):", file=sys.stderr)
     print(token)
     return 0
+
+
+def _tell_replicas(settings: Any, agent: str) -> None:
+    """With Redis, every replica closes what the old token holds open at once (they also find out at their next
+    poll of the token store, within ``revocation_poll_seconds``)."""
+    if settings.coordination.redis_url is None:
+        return
+    import anyio
+
+    from ..coordination import open_coordination
+
+    async def publish() -> None:
+        coordination = open_coordination(settings)
+        try:
+            await coordination.publish_revoked(agent)
+        finally:
+            await coordination.aclose()
+
+    anyio.run(publish)

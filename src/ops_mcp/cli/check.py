@@ -57,7 +57,9 @@ def _report(runtime: Runtime, configured: bool) -> int:
 
     async def probe_all() -> int:
         try:
-            lines = [await probe(runtime, tenant) for tenant in runtime.tenants.all()]
+            lines = [await engines(runtime)] + [
+                await probe(runtime, tenant) for tenant in runtime.tenants.all()
+            ]
         finally:
             await runtime.aclose()
         for _, line in lines:
@@ -65,6 +67,27 @@ def _report(runtime: Runtime, configured: bool) -> int:
         return 0 if configured and all(ok for ok, _ in lines) else 1
 
     return anyio.run(probe_all)
+
+
+async def engines(runtime: Runtime) -> tuple[bool, str]:
+    """(both answer, two lines): where state persists and how replicas coordinate."""
+    import anyio
+
+    store = runtime.store
+    stored = await anyio.to_thread.run_sync(store.ping)
+    version = getattr(store, "version", None)
+    storage = (
+        f"storage: {store.engine} ({store.where})"
+        + (f", schema version {version}" if version else "")
+        + ("" if stored else " — NOT REACHABLE")
+    )
+    coordination = runtime.coordination
+    if coordination is None:
+        return stored, storage
+    shared = await coordination.ping()
+    status = coordination.status()
+    line = f"coordination: {status.engine}" + (" — NOT REACHABLE" if not shared else f" ({status.detail})")
+    return stored and shared, f"{storage}\n{line}"
 
 
 async def probe(runtime: Runtime, tenant: Tenant) -> tuple[bool, str]:
@@ -75,9 +98,16 @@ async def probe(runtime: Runtime, tenant: Tenant) -> tuple[bool, str]:
     from ..upstream.tokens import serves
 
     # A partner-level connection cannot list a company's data: probe a list its token may read.
-    endpoint = next((e for e in runtime.catalogue[tenant.backend].endpoints
-                     if e.paginated and not e.parameters.path.get("properties")
-                     and serves(tenant.connection, e.token_kind)), None)
+    endpoint = next(
+        (
+            e
+            for e in runtime.catalogue[tenant.backend].endpoints
+            if e.paginated
+            and not e.parameters.path.get("properties")
+            and serves(tenant.connection, e.token_kind)
+        ),
+        None,
+    )
     if endpoint is None:
         return True, f"{name} via {where}: no list to probe; skipped"
     outcome = await runtime.upstream.call(tenant.connection, endpoint, {})

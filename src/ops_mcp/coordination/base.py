@@ -29,6 +29,9 @@ class Coordination(Protocol):
 
     def status(self) -> CoordinationStatus: ...
 
+    async def ping(self) -> bool:
+        """True when the engine answers now (``ops-mcp check``)."""
+
     async def run(self, *, on_revoked: OnRevoked, on_policy: OnPolicy) -> None:
         """Heartbeats and fan-out until cancelled (the HTTP server's lifespan runs it)."""
 
@@ -48,6 +51,9 @@ class LocalCoordination:
         return CoordinationStatus(
             "local", True, 1, "no redis_url: budgets and revocations are this process's own"
         )
+
+    async def ping(self) -> bool:
+        return True
 
     async def run(self, *, on_revoked: OnRevoked, on_policy: OnPolicy) -> None:
         return None

@@ -123,6 +123,12 @@ class RedisCoordination:
             "redis", True, self.replicas, f"redis: budgets shared by {self.replicas} live replica(s)"
         )
 
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._client.ping())
+        except self._redis_errors:
+            return False
+
     # -- heartbeats and fan-out -----------------------------------------------------------------------
 
     async def heartbeat(self) -> None:

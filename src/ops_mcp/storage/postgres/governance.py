@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 from ...governance.approvals import ApprovalStore
-from ...secretbox import SecretBox
+from ...secretbox import SecretBox, SecretUnreadable
 from ...transports.agent_auth import AgentToken, AgentTokenStore
-from .database import Database, QmarkSession
+from .database import Database, QmarkSession, StorageUnavailable
 
 SEALING_KEY = "confirmation-sealing-key"
 
@@ -84,4 +84,10 @@ def sealing_key(db: Database, box: SecretBox) -> bytes:
     )
     row = db.execute("SELECT sealed_value FROM server_keys WHERE name = %s", (SEALING_KEY,)).fetchone()
     assert row is not None
-    return bytes.fromhex(box.open(row[0], SEALING_KEY))
+    try:
+        return bytes.fromhex(box.open(row[0], SEALING_KEY))
+    except SecretUnreadable:
+        raise StorageUnavailable(
+            f"the confirmation-sealing key in {db.where} does not open with this secret key: every replica must "
+            "have the same $OPS_MCP_SECRET_KEY (or [secrets] key_file) as the one that created it"
+        ) from None
