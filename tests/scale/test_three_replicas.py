@@ -48,7 +48,7 @@ async def load(
     """Every agent's calls, agent i through replica i mod n: clients spread round-robin over the replicas."""
     targets = only if only is not None else list(range(len(found.replicas)))
     async with anyio.create_task_group() as tasks:
-        for i, (agent, token) in enumerate(sorted(found.tokens.items())):
+        for i, (_agent, token) in enumerate(sorted(found.tokens.items())):
             replica = found.replicas[targets[i % len(targets)]]
             tasks.start_soon(call, replica.url, token, calls, outcomes)
 
