@@ -129,3 +129,49 @@ async def test_an_agent_revoked_on_one_replica_is_refused_on_the_others(migrated
         other = found.tokens["agent1"]
         async with mcp_client(c.url, other) as on_c:  # other agents are not affected
             assert not (await on_c.call_tool(TOOL, {"page": 3})).is_error
+
+
+def coordination_of(replica_url: str) -> dict[str, Any]:
+    answer = httpx.get(f"{replica_url}/readyz", timeout=5)
+    assert answer.status_code == 200, answer.text  # Redis down is a degraded budget, never "not ready"
+    return answer.json()["coordination"]
+
+
+async def test_redis_going_away_mid_load_brings_no_429_storm_and_no_crash(
+    migrated_url, redis_target, tmp_path
+):
+    from urllib.parse import urlsplit
+
+    from tests.support.waiting import eventually_sync
+
+    from .proxy import Cuttable
+
+    where = urlsplit(redis_target[0])
+    proxy = Cuttable((where.hostname or "127.0.0.1", where.port or 6379))
+    proxy.start()
+    redis_url = f"redis://127.0.0.1:{proxy.port}{where.path or '/0'}"
+    try:
+        with deployment(
+            tmp_path, migrated_url, redis_target, per_minute=60, sandbox_limit=60, redis_url=redis_url
+        ) as found:
+            assert eventually_sync(
+                lambda: all(coordination_of(r.url)["replicas"] == 3 for r in found.replicas)
+            )
+            first: dict[int, str] = {}
+            await load(found, 3, first)  # 30 calls: half the budget, shared through Redis
+            assert set(first.values()) == {"ok"}, first
+            proxy.cut()
+            second: dict[int, str] = {}
+            await load(found, CALLS_PER_AGENT, second)  # 60 more while Redis is gone
+            assert found.sandbox.statuses[429] == 0, found.sandbox.statuses
+            assert found.sandbox.answered <= 60
+            assert set(second.values()) <= {"ok", "budget"}, second
+            assert "ok" in second.values()  # each replica still serves its share: degraded, not stopped
+            for replica in found.replicas:
+                status = coordination_of(replica.url)
+                assert status["ok"] is False and "1/3" in status["detail"], status
+                assert replica.process.poll() is None
+            proxy.start()  # Redis is back
+            assert eventually_sync(lambda: all(coordination_of(r.url)["ok"] for r in found.replicas))
+    finally:
+        proxy.cut()
