@@ -175,3 +175,47 @@ async def test_redis_going_away_mid_load_brings_no_429_storm_and_no_crash(
             assert eventually_sync(lambda: all(coordination_of(r.url)["ok"] for r in found.replicas))
     finally:
         proxy.cut()
+
+
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+async def test_a_revoked_agents_open_stream_on_another_replica_closes_at_once(
+    migrated_url, redis_target, tmp_path
+):
+    """The replicas poll the token table only every 30 s here: the stream on B closes because A's revocation
+    reached it through Redis."""
+    with deployment(
+        tmp_path, migrated_url, redis_target, replicas=2, agents=1, per_minute=1000, sandbox_limit=1000
+    ) as found:
+        token, b = found.tokens["agent0"], found.replicas[1]
+        headers = {**ACCEPT, "Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(timeout=60) as http:
+            opened = await http.post(f"{b.url}/mcp", json=INIT, headers=headers)
+            session = {
+                "mcp-session-id": opened.headers["mcp-session-id"],
+                "mcp-protocol-version": "2025-06-18",
+            }
+            await http.post(
+                f"{b.url}/mcp",
+                json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+                headers={**headers, **session},
+            )
+            stream_headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {token}", **session}
+            async with http.stream("GET", f"{b.url}/mcp", headers=stream_headers) as stream:
+                assert stream.status_code == 200
+                done = found.cli("agents", "revoke", "agent0")  # a process of its own, as an operator runs it
+                assert done.returncode == 0, done.stderr
+                with anyio.fail_after(20):  # well before the 30 s poll
+                    async for _ in stream.aiter_bytes():
+                        pass  # until the server ends the stream
