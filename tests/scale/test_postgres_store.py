@@ -273,3 +273,19 @@ def test_events_are_deduplicated_by_delivery_across_replicas(migrated_url, tmp_p
     finally:
         a.close()
         b.close()
+
+
+def test_a_consent_is_claimed_once_whichever_replica_gets_the_callback(migrated_url, tmp_path):
+    a, b = open_state(settings(migrated_url, tmp_path)), open_state(settings(migrated_url, tmp_path))
+    try:
+        a.pending_authorizations().add("state-xyz", "remote", "acme", "https://ops/cb", 600)
+        claimed = b.pending_authorizations().take("state-xyz", "remote")
+        assert claimed is not None and claimed.connection == "acme"
+        assert a.pending_authorizations().take("state-xyz", "remote") is None  # once
+        b.pending_authorizations().finish("state-xyz", "connected", "ok")
+        assert a.pending_authorizations().get("state-xyz").outcome == "connected"  # type: ignore[union-attr]
+        db: Database = a.db  # type: ignore[attr-defined]
+        assert "state-xyz" not in str(db.execute("SELECT * FROM pending_authorizations").fetchall())
+    finally:
+        a.close()
+        b.close()

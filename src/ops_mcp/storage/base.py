@@ -12,11 +12,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from ..authorization.stores import PendingAuthorizations
     from ..events.secrets import WebhookSecrets
     from ..events.store import EventStore
     from ..governance.approvals import ApprovalStore
     from ..transports.agent_auth import AgentTokenStore
-    from ..upstream.grants import GrantStore
+
+
+class GrantStoreHandle(Protocol):
+    """A grant store the caller closes when done (``upstream.grants.GrantStore`` plus ``close``)."""
+
+    def get(self, backend: str, connection: str) -> Any: ...
+
+    def put(self, backend: str, connection: str, grant: Any) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class StateStore(Protocol):
@@ -38,8 +48,11 @@ class StateStore(Protocol):
     def webhook_secrets(self) -> WebhookSecrets:
         """Webhook signing secrets per back end and connection."""
 
-    def grants(self) -> GrantStore:
+    def grants(self) -> GrantStoreHandle:
         """Partner connections' refresh tokens (sealed with the secret key)."""
+
+    def pending_authorizations(self) -> PendingAuthorizations:
+        """Consents started by ``ops-mcp connect --via server``, finished by whichever replica gets the callback."""
 
     def sealing_key(self) -> bytes:
         """The secret that seals confirmation request states (shared by every replica)."""

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..authorization.stores import PendingAuthorizations
     from ..config import Settings
     from ..events.secrets import WebhookSecrets
     from ..events.store import EventStore
     from ..governance.approvals import ApprovalStore
     from ..transports.agent_auth import AgentTokenStore
-    from ..upstream.grants import GrantStore
+    from .base import GrantStoreHandle
 
 AUDIT_FILE = "audit.sqlite3"
 APPROVALS_FILE = "approvals.sqlite3"
@@ -55,10 +56,15 @@ class EmbeddedState:
 
         return WebhookSecrets(self.state_dir)
 
-    def grants(self) -> GrantStore:
+    def grants(self) -> GrantStoreHandle:
         from ..authorization.stores import open_grant_store
 
         return open_grant_store(self.settings)
+
+    def pending_authorizations(self) -> PendingAuthorizations:
+        from ..authorization.stores import open_pending
+
+        return open_pending(self.settings)
 
     def sealing_key(self) -> bytes:
         from ..governance.sealing import load_key

@@ -13,16 +13,17 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ...secretbox import SecretBox, SecretKeyError, load_secret_key
-from .database import Database, StorageUnavailable
+from .database import Database, MissingSecretKey
 from .migrations import check_schema
 
 if TYPE_CHECKING:
+    from ...authorization.stores import PendingAuthorizations
     from ...config import Settings
     from ...events.secrets import WebhookSecrets
     from ...events.store import EventStore
     from ...governance.approvals import ApprovalStore
     from ...transports.agent_auth import AgentTokenStore
-    from ...upstream.grants import GrantStore
+    from ..base import GrantStoreHandle
 
 
 class PostgresState:
@@ -51,7 +52,7 @@ class PostgresState:
                 try:
                     source = load_secret_key(self.settings.secret_key_file(), self.settings.state_dir())
                 except SecretKeyError as exc:
-                    raise StorageUnavailable(
+                    raise MissingSecretKey(
                         f"with storage.url set, secrets kept in PostgreSQL are sealed with a key kept elsewhere: {exc}"
                     ) from None
                 self._box = SecretBox(source.key)
@@ -82,10 +83,15 @@ class PostgresState:
 
         return PostgresWebhookSecrets(self.db, self.box())
 
-    def grants(self) -> GrantStore:
+    def grants(self) -> GrantStoreHandle:
         from .events import PostgresGrantStore
 
         return PostgresGrantStore(self.db, self.box())
+
+    def pending_authorizations(self) -> PendingAuthorizations:
+        from .events import PostgresPendingAuthorizations
+
+        return PostgresPendingAuthorizations(self.db)
 
     def sealing_key(self) -> bytes:
         from .governance import sealing_key

@@ -73,9 +73,10 @@ class PostgresAuditStore:
             data["seq"] = seq
             record_json = canonical_json(data)
             digest = chain_hash(prev_hash, record_json)
-            values = [data[c] for c in COLUMNS]
+            values = [data.get(c) for c in COLUMNS]
             values[COLUMNS.index("target_ids")] = target_ids
-            values[COLUMNS.index("arguments")] = arguments
+            if "arguments" in COLUMNS:  # (the write-ahead store keeps arguments in record_json only)
+                values[COLUMNS.index("arguments")] = arguments
             conn.execute(_INSERT, (seq, *values, record_json, prev_hash, digest))
             conn.execute(
                 "INSERT INTO audit_head (id, seq, hash) VALUES (1, %s, %s) "

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...secretbox import SecretKeyError
+
 MISSING_DRIVER = (
     "storage.url is a PostgreSQL URL but the driver is not installed: install ops-mcp[postgres] "
     "(pip install 'ops-mcp[postgres]')"
@@ -24,6 +26,10 @@ MISSING_DRIVER = (
 
 class StorageUnavailable(RuntimeError):
     """The database cannot be reached or used; the message says which and why (never the password)."""
+
+
+class MissingSecretKey(StorageUnavailable, SecretKeyError):
+    """No secret key to seal what PostgreSQL keeps: also a ``SecretKeyError`` for callers that expect one."""
 
 
 def redact_url(url: str) -> str:

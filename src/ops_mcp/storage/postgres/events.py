@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from ...authorization.stores import PendingAuthorizations
 from ...events.secrets import WebhookSecrets
 from ...events.store import RECENT_REJECTIONS, RETENTION_SECONDS, EventStore
 from ...secretbox import SecretBox, SecretUnreadable
@@ -189,6 +190,20 @@ class PostgresGrantStore:
             "updated_at = excluded.updated_at",
             (backend, connection, grant.company_id, sealed, grant.updated_at or self._clock()),
         )
+
+    def close(self) -> None:
+        pass
+
+
+class PostgresPendingAuthorizations(PendingAuthorizations):
+    """Consents waiting for the back end's callback, which any replica may receive (claimed once)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db.where)  # type: ignore[arg-type]
+        self._session = QmarkSession(db)
+
+    def _conn(self) -> Any:  # the embedded store's statements, run by PostgreSQL
+        return self._session
 
     def close(self) -> None:
         pass

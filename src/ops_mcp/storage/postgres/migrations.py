@@ -27,11 +27,14 @@ CREATE TABLE audit (
     http_status INTEGER,
     duration_ms DOUBLE PRECISION,
     upstream_request_id TEXT, target_ids TEXT, arguments TEXT, error TEXT, confirmed_by TEXT, sentence TEXT,
+    -- written ahead: a "started" row, and a "completed" row naming it (completes), both in the chain
+    phase TEXT, completes BIGINT, outcome TEXT,
     record_json TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
 );
 CREATE INDEX audit_ts ON audit (ts);
+CREATE INDEX audit_completes ON audit (completes) WHERE completes IS NOT NULL;
 CREATE INDEX audit_agent_ts ON audit (agent, ts);
 CREATE INDEX audit_tool_ts ON audit (tool, ts);
 -- The head is one row that every append locks (SELECT ... FOR UPDATE): appends from every replica take
@@ -123,6 +126,16 @@ CREATE TABLE webhook_secrets (
     registered_at TEXT NOT NULL,
     PRIMARY KEY (backend, connection)
 );
+-- Consents started by `ops-mcp connect --via server`; only a digest of each one-time state is kept.
+CREATE TABLE pending_authorizations (
+    state_sha256 TEXT PRIMARY KEY,
+    backend TEXT NOT NULL,
+    connection TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL,
+    outcome TEXT,
+    message TEXT
+);
 CREATE TABLE grants (
     backend TEXT NOT NULL,
     connection TEXT NOT NULL,
@@ -144,7 +157,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit chain", _AUDIT),
     Migration(2, "approvals, nonces, agent tokens, server keys", _GOVERNANCE),
-    Migration(3, "webhook events, signing secrets, partner grants", _EVENTS),
+    Migration(3, "webhook events, signing secrets, pending consents, partner grants", _EVENTS),
 )
 LATEST = MIGRATIONS[-1].version
 
