@@ -338,11 +338,11 @@ def _readyz(state: AppState) -> Any:
         if store is not None and not await anyio.to_thread.run_sync(store.ping):
             problems.append(f"state store ({store.engine}) unavailable")
         # Redis down is not "unavailable": budgets fall back to this replica's share, and it says so.
-        shared = state.runtime.coordination.status().as_dict() if state.runtime.coordination else None
+        status = state.runtime.coordination.status() if state.runtime.coordination else None
+        shared = {"coordination": status.as_dict()} if status is not None and status.engine != "local" else {}
         if problems:
-            return JSONResponse({"status": "unavailable", "problems": problems, "coordination": shared},
-                                status_code=503)
-        return JSONResponse({"status": "ready", "coordination": shared})
+            return JSONResponse({"status": "unavailable", "problems": problems, **shared}, status_code=503)
+        return JSONResponse({"status": "ready", **shared})
 
     return readyz
 
