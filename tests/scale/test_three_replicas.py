@@ -26,20 +26,24 @@ pages = itertools.count(1)
 
 async def call(replica_url: str, token: str, calls: int, outcomes: dict[int, str]) -> None:
     """``calls`` concurrent calls of one agent through one replica; each call's page number names it."""
-    async with mcp_client(replica_url, token) as client:
+    mine = [next(pages) for _ in range(calls)]
 
-        async def one(page: int) -> None:
-            try:
-                result = await client.call_tool(TOOL, {"page": page, "page_size": 1})
-            except Exception as exc:  # the replica died under the call: no answer
-                outcomes[page] = f"no answer: {type(exc).__name__}"
-                return
-            text = " ".join(getattr(c, "text", "") for c in result.content)
-            outcomes[page] = "ok" if not result.is_error else ("budget" if "rate" in text.lower() else text)
+    async def one(client: Any, page: int) -> None:
+        try:
+            result = await client.call_tool(TOOL, {"page": page, "page_size": 1})
+        except Exception as exc:  # the replica died under the call: no answer
+            outcomes[page] = f"no answer: {type(exc).__name__}"
+            return
+        text = " ".join(getattr(c, "text", "") for c in result.content)
+        outcomes[page] = "ok" if not result.is_error else ("budget" if "rate" in text.lower() else text)
 
-        async with anyio.create_task_group() as tasks:
-            for _ in range(calls):
-                tasks.start_soon(one, next(pages))
+    try:
+        async with mcp_client(replica_url, token) as client, anyio.create_task_group() as tasks:
+            for page in mine:
+                tasks.start_soon(one, client, page)
+    except Exception:  # the session itself broke (a killed replica): what got no outcome got no answer
+        for page in mine:
+            outcomes.setdefault(page, "no answer: session lost")
 
 
 async def load(
