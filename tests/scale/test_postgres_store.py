@@ -289,3 +289,27 @@ def test_a_consent_is_claimed_once_whichever_replica_gets_the_callback(migrated_
     finally:
         a.close()
         b.close()
+
+
+def test_group_commits_from_several_writers_interleave_without_a_fork(migrated_url, tmp_path):
+    states = [open_state(settings(migrated_url, tmp_path)) for _ in range(3)]
+    barrier = threading.Barrier(len(states))
+
+    def writer(index: int) -> None:
+        log = states[index].audit()
+        barrier.wait()
+        for batch in range(10):
+            seqs = log.append_many([record(batch * 10 + n, agent=f"agent-{index}") for n in range(10)])
+            assert seqs == list(range(seqs[0], seqs[0] + 10))  # a batch is contiguous in the chain
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(len(states))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        result = states[0].audit().verify()
+        assert result.ok and result.checked == 300, result
+    finally:
+        for state in states:
+            state.close()

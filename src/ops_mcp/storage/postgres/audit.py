@@ -35,6 +35,7 @@ _INSERT = (
     f"VALUES ({', '.join(['%s'] * (len(COLUMNS) + 4))})"
 )
 _VERIFY_BATCH = 2000
+_JSON_COLUMNS = frozenset({"target_ids", "arguments"})  # stored as canonical JSON text
 
 
 class PostgresAuditStore:
@@ -63,27 +64,36 @@ class PostgresAuditStore:
 
     def append(self, record: AuditRecord) -> int:
         """Seal and store one record; returns its sequence number."""
-        data = self._payload(record)
-        target_ids = canonical_json(data["target_ids"])
-        arguments = canonical_json(data["arguments"])
+        return self.append_many([record])[0]
+
+    def append_many(self, records: list[AuditRecord]) -> list[int]:
+        """Seal and store ``records`` in order, in one transaction (a group commit: one lock of the head and
+        one durable commit for all of them); returns their sequence numbers."""
+        prepared = [self._payload(record) for record in records]  # before the lock: pure CPU
         with self.db.transaction() as conn:
             row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE").fetchone()
             seq, prev_hash = (int(row[0]), row[1]) if row else self._last(conn)
-            seq += 1
-            data["seq"] = seq
-            record_json = canonical_json(data)
-            digest = chain_hash(prev_hash, record_json)
-            values = [data.get(c) for c in COLUMNS]
-            values[COLUMNS.index("target_ids")] = target_ids
-            if "arguments" in COLUMNS:  # (the write-ahead store keeps arguments in record_json only)
-                values[COLUMNS.index("arguments")] = arguments
-            conn.execute(_INSERT, (seq, *values, record_json, prev_hash, digest))
+            rows: list[tuple[Any, ...]] = []
+            seqs: list[int] = []
+            for data in prepared:
+                seq += 1
+                data["seq"] = seq
+                record_json = canonical_json(data)  # the one encoding: hashed, stored, verified
+                digest = chain_hash(prev_hash, record_json)
+                values = [data.get(c) for c in COLUMNS]
+                for column in _JSON_COLUMNS & set(COLUMNS):
+                    values[COLUMNS.index(column)] = canonical_json(data.get(column))
+                rows.append((seq, *values, record_json, prev_hash, digest))
+                seqs.append(seq)
+                prev_hash = digest
+            with conn.cursor() as cursor:
+                cursor.executemany(_INSERT, rows)
             conn.execute(
                 "INSERT INTO audit_head (id, seq, hash) VALUES (1, %s, %s) "
                 "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                (seq, digest),
+                (seq, prev_hash),
             )
-        return seq
+        return seqs
 
     @staticmethod
     def _last(conn: Any) -> tuple[int, str]:

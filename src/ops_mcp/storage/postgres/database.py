@@ -82,9 +82,11 @@ class Database:
             rows = cursor.fetchall() if cursor.description is not None else []
             return Rows(rows, cursor.rowcount)
 
-    def ping(self) -> bool:
+    def ping(self, timeout_s: float = 2.0) -> bool:
+        """True when a connection answers within ``timeout_s`` (``/readyz`` must not hang on a dead database)."""
         try:
-            return self.execute("SELECT 1").fetchone() == (1,)
+            with self._pool.connection(timeout=timeout_s) as conn:
+                return conn.execute("SELECT 1").fetchone() == (1,)
         except Exception:
             return False
 
