@@ -29,6 +29,9 @@ class Cuttable:
         """Close the listener and every forwarded connection: new connections are refused."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would leave it listening.
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             sockets, self._open = self._open, set()

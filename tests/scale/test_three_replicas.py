@@ -175,8 +175,15 @@ async def test_redis_going_away_mid_load_brings_no_429_storm_and_no_crash(
                 status = coordination_of(replica.url)
                 assert status["ok"] is False and "1/3" in status["detail"], status
                 assert replica.process.poll() is None
+            metrics = httpx.get(f"{found.replicas[0].url}/metrics", timeout=5).text
+            assert 'ops_mcp_coordination_ok{engine="redis"} 0.0' in metrics
+            assert "ops_mcp_coordination_replicas 3.0" in metrics
             proxy.start()  # Redis is back
             assert eventually_sync(lambda: all(coordination_of(r.url)["ok"] for r in found.replicas))
+            third: dict[int, str] = {}
+            await load(found, 3, third)  # Redis learns what was spent meanwhile: still no 429
+            assert found.sandbox.statuses[429] == 0, found.sandbox.statuses
+            assert found.sandbox.answered <= 60
     finally:
         proxy.cut()
 

@@ -77,15 +77,17 @@ class RedisCoordination:
 
     async def take(self, key: str, limit: int, window_s: float) -> float:
         if self._down_since is None or self.clock() >= self._retry_at:
+            offline = self._local.offline(key, window_s)
             try:
                 wait_ms = await self._window_script(
                     keys=[f"{self.prefix}:budget:{key}"],
-                    args=[limit, window_ms(window_s), f"{self.replica}:{next(self._slots)}"],
+                    args=[limit, window_ms(window_s), f"{self.replica}:{next(self._slots)}", offline],
                 )
             except self._redis_errors as exc:
                 self._failed(exc)
             else:
                 self._recovered()
+                self._local.told(key)
                 if int(wait_ms) == 0:
                     self._local.note(key, window_s)
                     return 0.0
@@ -137,11 +139,23 @@ class RedisCoordination:
             live = await self._heartbeat_script(
                 keys=[f"{self.prefix}:replicas"], args=[self.replica, horizon]
             )
+            await self._tell_offline()
         except self._redis_errors as exc:
             self._failed(exc)
             return
         self._recovered()
         self.replicas = max(1, int(live))
+
+    async def _tell_offline(self) -> None:
+        """Enter the slots taken alone during an outage into the shared windows, before saying "shared again"."""
+        for key in self._local.untold():
+            window_s = self._local.windows[key]
+            offline = self._local.offline(key, window_s)
+            await self._window_script(  # limit 0: takes nothing, only records what was spent
+                keys=[f"{self.prefix}:budget:{key}"],
+                args=[0, window_ms(window_s), f"{self.replica}:{next(self._slots)}", offline],
+            )
+            self._local.told(key)
 
     async def run(self, *, on_revoked: OnRevoked, on_policy: OnPolicy) -> None:
         async with anyio.create_task_group() as tasks:

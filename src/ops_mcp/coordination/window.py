@@ -21,7 +21,9 @@ from collections.abc import Callable
 SAFETY_FACTOR = 1.02
 SAFETY_MS = 50
 
-# KEYS[1]: the window (a sorted set of slots scored by time in ms); ARGV: limit, window in ms, slot id.
+# KEYS[1]: the window (a sorted set of slots scored by time in ms); ARGV: limit, window in ms, slot id, and
+# how many slots this replica took on its own while Redis was away (entered first, as taken now: after an
+# outage the window must know what was spent meanwhile, or it would hand the whole budget out again).
 # Returns 0 when a slot was taken, else the milliseconds until the oldest slot leaves the window.
 SLIDING_WINDOW = """
 local t = redis.call('TIME')
@@ -29,6 +31,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+for i = 1, tonumber(ARGV[4]) do
+  redis.call('ZADD', KEYS[1], now, ARGV[3] .. ':offline:' .. i)
+end
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window * 2)
@@ -49,6 +54,8 @@ class LocalShare:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._taken: dict[str, deque[float]] = {}
+        self._offline: dict[str, deque[float]] = {}  # slots taken from the share alone, not yet in Redis
+        self.windows: dict[str, float] = {}  # budget key -> its window, for telling Redis later
 
     def note(self, key: str, window_s: float) -> None:
         """A slot this replica took (from the shared window or its share)."""
@@ -60,11 +67,24 @@ class LocalShare:
         taken = self._prune(key, window_ms(window_s) / 1000)
         if len(taken) < share:
             taken.append(self.clock())
+            self._offline.setdefault(key, deque()).append(self.clock())
+            self.windows[key] = window_s
             return 0.0
         return max(0.001, taken[-share] + window_ms(window_s) / 1000 - self.clock())
 
-    def _prune(self, key: str, window_s: float) -> deque[float]:
-        taken = self._taken.setdefault(key, deque())
+    def offline(self, key: str, window_s: float) -> int:
+        """Slots taken alone (Redis away) still inside the window: what Redis must be told."""
+        return len(self._prune(key, window_ms(window_s) / 1000, self._offline))
+
+    def told(self, key: str) -> None:
+        self._offline.pop(key, None)
+
+    def untold(self) -> list[str]:
+        """Budget keys with slots taken alone that Redis has not been told of."""
+        return [key for key, slots in self._offline.items() if slots]
+
+    def _prune(self, key: str, window_s: float, where: dict[str, deque[float]] | None = None) -> deque[float]:
+        taken = (self._taken if where is None else where).setdefault(key, deque())
         horizon = self.clock() - window_s
         while taken and taken[0] <= horizon:
             taken.popleft()
