@@ -138,3 +138,35 @@ async def test_a_policy_changed_on_one_replica_is_put_on_the_others(redis_target
 
 async def _ignore(agent: str) -> None:
     return None
+
+
+async def test_slots_taken_alone_during_an_outage_are_told_to_redis_when_it_returns(redis_target):
+    from tests.scale.proxy import Cuttable
+    from tests.support.waiting import eventually
+
+    url, prefix = redis_target
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    proxy = Cuttable((host, int(port)))
+    proxy.start()
+    replica = RedisCoordination(f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix, heartbeat_s=0.2)
+    replica.replicas = 3
+    other = RedisCoordination(url, prefix=prefix)
+    try:
+        assert [await replica.take("k", 60, 60.0) for _ in range(5)] == [0.0] * 5  # shared
+        proxy.cut()
+        alone = [await replica.take("k", 60, 60.0) for _ in range(20)]
+        assert alone[:15] == [0.0] * 15 and all(w > 0 for w in alone[15:])  # its share: 60 ÷ 3, 5 used
+        proxy.start()
+
+        async def back() -> bool:
+            await replica.heartbeat()
+            return replica.status().ok
+
+        assert await eventually(back, timeout=30)
+        # Another replica now sees 20 slots spent in this window, not 5: 40 left, not 55.
+        granted = [await other.take("k", 60, 60.0) for _ in range(45)]
+        assert granted.count(0.0) == 40
+    finally:
+        proxy.cut()
+        await replica.aclose()
+        await other.aclose()
