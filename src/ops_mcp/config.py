@@ -148,6 +148,11 @@ class CoordinationConfig(_Strict):
     key_prefix: str = Field(default="ops-mcp", pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
                             description="Prefix of every Redis key and channel (one per deployment).")
     heartbeat_seconds: float = Field(default=2.0, gt=0, description="How often a replica says it is alive.")
+    expected_replicas: int = Field(
+        default=1, ge=1, le=1000,
+        description="How many replicas you run: with Redis unreachable, a replica takes at most 1/this of each "
+        "budget, even before it has seen the others (and 1/the number last seen, if more).",
+    )
 
     @field_validator("redis_url")
     @classmethod

@@ -170,3 +170,13 @@ async def test_slots_taken_alone_during_an_outage_are_told_to_redis_when_it_retu
         proxy.cut()
         await replica.aclose()
         await other.aclose()
+
+
+async def test_a_replica_that_never_saw_redis_takes_the_share_it_was_told_to_expect(redis_target):
+    _, prefix = redis_target
+    alone = RedisCoordination(f"redis://127.0.0.1:{free_port()}/0", prefix=prefix, expected_replicas=4)
+    try:
+        takes = [await alone.take("remote:company:acme", 40, 60.0) for _ in range(12)]
+        assert takes.count(0.0) == 10  # 40 ÷ 4, not the whole budget
+    finally:
+        await alone.aclose()

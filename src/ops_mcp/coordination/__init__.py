@@ -27,5 +27,8 @@ def open_coordination(settings: Settings) -> Coordination:
     from .redis import RedisCoordination
 
     return RedisCoordination(
-        config.redis_url.get_secret_value(), prefix=config.key_prefix, heartbeat_s=config.heartbeat_seconds
+        config.redis_url.get_secret_value(),
+        prefix=config.key_prefix,
+        heartbeat_s=config.heartbeat_seconds,
+        expected_replicas=config.expected_replicas,
     )

@@ -45,7 +45,13 @@ return redis.call('ZCARD', KEYS[1])
 
 class RedisCoordination:
     def __init__(
-        self, url: str, *, prefix: str = "ops-mcp", heartbeat_s: float = 2.0, clock: Any = time.monotonic
+        self,
+        url: str,
+        *,
+        prefix: str = "ops-mcp",
+        heartbeat_s: float = 2.0,
+        expected_replicas: int = 1,
+        clock: Any = time.monotonic,
     ) -> None:
         try:
             import redis.asyncio as aioredis
@@ -65,7 +71,8 @@ class RedisCoordination:
         self.replica = f"{secrets.token_hex(6)}"
         self.clock = clock
         self.window: SharedWindow | None = self  # this object is the window the budgets consult
-        self.replicas = 1
+        self.expected_replicas = max(1, expected_replicas)
+        self.replicas = self.expected_replicas  # until the heartbeats say
         self._local = LocalShare(clock)
         self._down_since: float | None = None  # clock time Redis was first seen down
         self._retry_at = 0.0
@@ -144,7 +151,7 @@ class RedisCoordination:
             self._failed(exc)
             return
         self._recovered()
-        self.replicas = max(1, int(live))
+        self.replicas = max(self.expected_replicas, int(live))
 
     async def _tell_offline(self) -> None:
         """Enter the slots taken alone during an outage into the shared windows, before saying "shared again"."""
