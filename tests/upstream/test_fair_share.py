@@ -112,3 +112,35 @@ async def test_calls_outside_any_agent_share_one_queue():
     with budget_caller("ops-bot"):
         assert current_caller() == "ops-bot"
     assert current_caller() == ""
+
+
+async def test_the_executor_names_the_agent_whose_turn_a_budget_slot_is(tmp_path):
+    """Through the whole stack: the upstream request of an agent's call is made as that agent's turn."""
+    from mcp import Client
+
+    from ops_mcp.config import Settings
+    from ops_mcp.runtime import build_runtime
+    from ops_mcp.sandbox.embedded import embedded_sandbox_app
+    from tests.support.runtime import close, make_server
+
+    seen: list[str] = []
+    sandbox = embedded_sandbox_app()
+
+    async def witness(scope, receive, send):  # in process: the sandbox runs inside the caller's context
+        if scope["type"] == "http" and scope["path"].startswith("/remote/"):
+            seen.append(current_caller())
+        await sandbox(scope, receive, send)
+
+    settings = Settings(
+        storage={"dir": str(tmp_path / "state")},
+        agents={"hr": {"areas": {"remote.timeoff": "read"}, "budget_weight": 3}},
+    )
+    runtime = build_runtime(settings, sandbox_app=witness)
+    try:
+        async with Client(make_server(runtime, "hr"), mode="legacy") as client:
+            assert not (await client.call_tool("remote_list_timeoff", {"page_size": 1})).is_error
+        assert seen and set(seen) == {"hr"}
+        budgets = runtime.upstream.client._wiring.budgets
+        assert budgets.weights == {"hr": 3}
+    finally:
+        close(runtime)
