@@ -313,3 +313,27 @@ def test_group_commits_from_several_writers_interleave_without_a_fork(migrated_u
     finally:
         for state in states:
             state.close()
+
+
+def test_the_feed_reads_events_only_once_no_earlier_insert_can_still_appear(
+    migrated_url, tmp_path, monkeypatch
+):
+    from ops_mcp.storage.postgres import events as pg_events
+
+    state = open_state(settings(migrated_url, tmp_path))
+    try:
+        store = state.events()
+        store.add(
+            backend="remote",
+            event_id="e1",
+            tenant=None,
+            type="timeoff.updated",
+            area="remote.timeoff",
+            occurred_at=None,
+            payload={},
+        )
+        assert store.after(0) == []  # too fresh: an insert with a lower seq may still be committing
+        monkeypatch.setattr(pg_events, "SETTLE_S", 0.0)
+        assert [e.event_id for e in store.after(0)] == ["e1"]
+    finally:
+        state.close()

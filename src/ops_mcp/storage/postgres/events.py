@@ -15,10 +15,12 @@ from typing import Any
 
 from ...authorization.stores import PendingAuthorizations
 from ...events.secrets import WebhookSecrets
-from ...events.store import RECENT_REJECTIONS, RETENTION_SECONDS, EventStore
+from ...events.store import RECENT_REJECTIONS, RETENTION_SECONDS, EventStore, StoredEvent
 from ...secretbox import SecretBox, SecretUnreadable
 from ...upstream.grants import GrantUnreadable, StoredGrant, _purpose
 from .database import Database, QmarkSession
+
+SETTLE_S = 1.0  # longer than any single-row insert takes to commit
 
 
 class PostgresEventStore(EventStore):
@@ -61,6 +63,14 @@ class PostgresEventStore(EventStore):
         if prune:
             self._db.execute("DELETE FROM events WHERE received_at < ?", (now - RETENTION_SECONDS,))
         return added
+
+    def after(self, seq: int, limit: int = 1000) -> list[StoredEvent]:
+        """Events after ``seq`` that are at least ``SETTLE_S`` old. Sequence numbers are handed out before
+        commit, so two replicas' inserts can become visible out of order (11 before 10); a reader that moved
+        past 11 would never see 10. Waiting until no insert can still be in flight keeps the feed gap-free."""
+        return self._select(
+            "seq > ? AND received_at <= ?", [seq, time.time() - SETTLE_S], order="ASC", limit=limit
+        )
 
     def reject(
         self,
