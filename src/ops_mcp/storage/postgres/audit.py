@@ -6,6 +6,10 @@ the record from it, inserts it and moves the head. Every other replica's append 
 the chain is one line whatever the number of writers; a replica killed mid-append leaves either the whole
 record (committed) or nothing (the transaction dies with the connection). The public methods are the
 embedded ``AuditStore``'s, so the recorder and ``ops-mcp audit`` use either.
+
+``append_many`` is a group commit (one head lock, one durable commit for a batch): the shape the
+write-ahead store's writer thread (``ChainWriter(write_batch)``) calls, which keeps a commit's latency off
+the event loop. The table already has the write-ahead columns (``phase``, ``completes``, ``outcome``).
 """
 
 from __future__ import annotations
