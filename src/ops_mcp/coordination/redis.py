@@ -76,6 +76,7 @@ class RedisCoordination:
         self._local = LocalShare(clock)
         self._down_since: float | None = None  # clock time Redis was first seen down
         self._retry_at = 0.0
+        self._recovery = anyio.Lock()
         self._slots = itertools.count()
         self._window_script = self._client.register_script(SLIDING_WINDOW)
         self._heartbeat_script = self._client.register_script(HEARTBEAT)
@@ -83,23 +84,36 @@ class RedisCoordination:
     # -- the shared window --------------------------------------------------------------------------
 
     async def take(self, key: str, limit: int, window_s: float) -> float:
-        if self._down_since is None or self.clock() >= self._retry_at:
-            offline = self._local.offline(key, window_s)
+        if self._down_since is not None and (self.clock() < self._retry_at or not await self._recover()):
+            return self._local.take(key, limit, window_s, self.replicas)
+        try:
+            wait_ms = await self._window_script(
+                keys=[f"{self.prefix}:budget:{key}"],
+                args=[limit, window_ms(window_s), f"{self.replica}:{next(self._slots)}", 0],
+            )
+        except self._redis_errors as exc:
+            self._failed(exc)
+            return self._local.take(key, limit, window_s, self.replicas)
+        if int(wait_ms) == 0:
+            self._local.note(key, window_s)
+            return 0.0
+        return int(wait_ms) / 1000
+
+    async def _recover(self) -> bool:
+        """Back to the shared windows, once they know what this replica spent alone (one recovery at a time)."""
+        async with self._recovery:
+            if self._down_since is None:
+                return True
             try:
-                wait_ms = await self._window_script(
-                    keys=[f"{self.prefix}:budget:{key}"],
-                    args=[limit, window_ms(window_s), f"{self.replica}:{next(self._slots)}", offline],
-                )
+                await self._tell_offline()
+                self._recovered()
+                # Slots other tasks took alone while the first telling travelled: after _recovered() no
+                # more are taken, so this second telling is the last.
+                await self._tell_offline()
             except self._redis_errors as exc:
                 self._failed(exc)
-            else:
-                self._recovered()
-                self._local.told(key)
-                if int(wait_ms) == 0:
-                    self._local.note(key, window_s)
-                    return 0.0
-                return int(wait_ms) / 1000
-        return self._local.take(key, limit, window_s, self.replicas)
+                return False
+            return True
 
     def _failed(self, exc: BaseException) -> None:
         now = self.clock()
@@ -146,12 +160,12 @@ class RedisCoordination:
             live = await self._heartbeat_script(
                 keys=[f"{self.prefix}:replicas"], args=[self.replica, horizon]
             )
-            await self._tell_offline()
         except self._redis_errors as exc:
             self._failed(exc)
             return
-        self._recovered()
         self.replicas = max(self.expected_replicas, int(live))
+        if self._down_since is not None:
+            await self._recover()
 
     async def _tell_offline(self) -> None:
         """Enter the slots taken alone during an outage into the shared windows, before saying "shared again"."""
@@ -162,7 +176,7 @@ class RedisCoordination:
                 keys=[f"{self.prefix}:budget:{key}"],
                 args=[0, window_ms(window_s), f"{self.replica}:{next(self._slots)}", offline],
             )
-            self._local.told(key)
+            self._local.told(key, offline)
 
     async def run(self, *, on_revoked: OnRevoked, on_policy: OnPolicy) -> None:
         async with anyio.create_task_group() as tasks:

@@ -76,8 +76,11 @@ class LocalShare:
         """Slots taken alone (Redis away) still inside the window: what Redis must be told."""
         return len(self._prune(key, window_ms(window_s) / 1000, self._offline))
 
-    def told(self, key: str) -> None:
-        self._offline.pop(key, None)
+    def told(self, key: str, count: int) -> None:
+        """Redis now knows of the oldest ``count`` (slots taken meanwhile, while the news travelled, stay)."""
+        slots = self._offline.get(key)
+        for _ in range(min(count, len(slots or ()))):
+            slots.popleft()  # type: ignore[union-attr]
 
     def untold(self) -> list[str]:
         """Budget keys with slots taken alone that Redis has not been told of."""
