@@ -34,26 +34,12 @@ def cmd_agents(args: argparse.Namespace) -> int:
     configured = sorted(settings.agents)
     if args.agents_command == "list":
         tokens = store.tokens()
-        rows = [
-            {
-                "agent": name,
-                "token": name in tokens,
-                "created_at": tokens[name].created_at if name in tokens else None,
-                "hint": tokens[name].hint + "…" if name in tokens else None,
-            }
-            for name in configured
-        ]
-        orphans = [
-            {
-                "agent": name,
-                "token": True,
-                "created_at": t.created_at,
-                "hint": t.hint + "…",
-                "note": "not in the config: this token is refused",
-            }
-            for name, t in sorted(tokens.items())
-            if name not in settings.agents
-        ]
+        rows = [{"agent": name, "token": name in tokens,
+                 "created_at": tokens[name].created_at if name in tokens else None,
+                 "hint": tokens[name].hint + "…" if name in tokens else None} for name in configured]
+        orphans = [{"agent": name, "token": True, "created_at": t.created_at, "hint": t.hint + "…",
+                    "note": "not in the config: this token is refused"}
+                   for name, t in sorted(tokens.items()) if name not in settings.agents]
         if args.json:
             print(json.dumps(rows + orphans, indent=2))
             return 0
@@ -71,16 +57,12 @@ def cmd_agents(args: argparse.Namespace) -> int:
         _tell_replicas(settings, name)
         return 0
     if name not in settings.agents:
-        print(
-            f"ops-mcp: unknown agent {name!r}; configured agents: {', '.join(configured) or 'none'}",
-            file=sys.stderr,
-        )
+        print(f"ops-mcp: unknown agent {name!r}; configured agents: {', '.join(configured) or 'none'}",
+              file=sys.stderr)
         return 2
     if name in store.tokens() and not args.rotate:
-        print(
-            f"ops-mcp: {name} already has a token; pass --rotate to replace it (the old one stops working)",
-            file=sys.stderr,
-        )
+        print(f"ops-mcp: {name} already has a token; pass --rotate to replace it (the old one stops working)",
+              file=sys.stderr)
         return 1
     token = store.issue(name)
     if args.rotate:

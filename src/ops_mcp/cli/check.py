@@ -57,9 +57,7 @@ def _report(runtime: Runtime, configured: bool) -> int:
 
     async def probe_all() -> int:
         try:
-            lines = [await engines(runtime)] + [
-                await probe(runtime, tenant) for tenant in runtime.tenants.all()
-            ]
+            lines = [await engines(runtime)] + [await probe(runtime, tenant) for tenant in runtime.tenants.all()]
         finally:
             await runtime.aclose()
         for _, line in lines:
@@ -98,16 +96,9 @@ async def probe(runtime: Runtime, tenant: Tenant) -> tuple[bool, str]:
     from ..upstream.tokens import serves
 
     # A partner-level connection cannot list a company's data: probe a list its token may read.
-    endpoint = next(
-        (
-            e
-            for e in runtime.catalogue[tenant.backend].endpoints
-            if e.paginated
-            and not e.parameters.path.get("properties")
-            and serves(tenant.connection, e.token_kind)
-        ),
-        None,
-    )
+    endpoint = next((e for e in runtime.catalogue[tenant.backend].endpoints
+                     if e.paginated and not e.parameters.path.get("properties")
+                     and serves(tenant.connection, e.token_kind)), None)
     if endpoint is None:
         return True, f"{name} via {where}: no list to probe; skipped"
     outcome = await runtime.upstream.call(tenant.connection, endpoint, {})
