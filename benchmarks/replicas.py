@@ -125,14 +125,21 @@ def _config(directory: Path, sandbox_url: str, prefix: str) -> Path:
 
 
 def _issue(config: Path, env: dict[str, str]) -> str:
-    os.environ.update(env)
+    """The agent's token, issued in the shared database (the environment is this figure's only meanwhile:
+    the figures after it must not inherit its URLs)."""
     from ops_mcp.storage import open_state
 
-    state = open_state(ops_internals.load_settings(config))
+    saved = dict(os.environ)
+    os.environ.update(env)
     try:
-        return state.agent_tokens().issue(FULL_AGENT)
+        state = open_state(ops_internals.load_settings(config))
+        try:
+            return state.agent_tokens().issue(FULL_AGENT)
+        finally:
+            state.close()
     finally:
-        state.close()
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 async def _load(urls: list[str], token: str, seconds: float) -> tuple[int, int]:
