@@ -180,3 +180,20 @@ async def test_a_replica_that_never_saw_redis_takes_the_share_it_was_told_to_exp
         assert takes.count(0.0) == 10  # 40 ÷ 4, not the whole budget
     finally:
         await alone.aclose()
+
+
+def test_alone_a_replica_takes_only_its_part_of_what_was_still_free_when_it_last_looked():
+    """The others may have spent more than their share while Redis was there: 50 of 60 were used, so three
+    replicas alone may add 10 between them, not 20 each."""
+    from ops_mcp.coordination.window import LocalShare
+
+    now = [1000.0]
+    share = LocalShare(clock=lambda: now[0])
+    share.note("k", 60.0)
+    share.saw("k", 50)
+    assert [share.take("k", 60, 60.0, 3) for _ in range(5)][:3] == [0.0] * 3
+    assert share.take("k", 60, 60.0, 3) > 0
+    now[0] += (
+        62.0  # that sight is more than a window old: the plain share again (20, one already used... gone)
+    )
+    assert [share.take("k", 60, 60.0, 3) for _ in range(20)].count(0.0) == 20

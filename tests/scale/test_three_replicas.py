@@ -181,8 +181,9 @@ async def test_redis_going_away_mid_load_brings_no_429_storm_and_no_crash(
             proxy.start()  # Redis is back
             assert eventually_sync(lambda: all(coordination_of(r.url)["ok"] for r in found.replicas))
             third: dict[int, str] = {}
+            spent = (dict(found.sandbox.statuses), _window_size(redis_target, "remote:company:acme"))
             await load(found, 3, third)  # Redis learns what was spent meanwhile: still no 429
-            assert found.sandbox.statuses[429] == 0, found.sandbox.statuses
+            assert found.sandbox.statuses[429] == 0, (found.sandbox.statuses, "before:", spent, third)
             assert found.sandbox.answered <= 60
     finally:
         proxy.cut()
@@ -230,3 +231,13 @@ async def test_a_revoked_agents_open_stream_on_another_replica_closes_at_once(
                 with anyio.fail_after(20):  # well before the 30 s poll
                     async for _ in stream.aiter_bytes():
                         pass  # until the server ends the stream
+
+
+def _window_size(redis_target: tuple[str, str], key: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(redis_target[0])
+    try:
+        return int(client.zcard(f"{redis_target[1]}:budget:{key}"))
+    finally:
+        client.close()

@@ -28,6 +28,7 @@ from .window import SLIDING_WINDOW, LocalShare, window_ms
 log = logging.getLogger("ops_mcp.coordination")
 
 RETRY_S = 1.0
+PEAK_HOLD_S = 120.0  # two windows of a per-minute budget
 SOCKET_TIMEOUT_S = 0.5
 # A replica not heard from for this many heartbeats is no longer counted.
 LIVE_HEARTBEATS = 3
@@ -73,6 +74,7 @@ class RedisCoordination:
         self.window: SharedWindow | None = self  # this object is the window the budgets consult
         self.expected_replicas = max(1, expected_replicas)
         self.replicas = self.expected_replicas  # until the heartbeats say
+        self._peak = (self.expected_replicas, clock())  # the most replicas seen lately, and when
         self._local = LocalShare(clock)
         self._down_since: float | None = None  # clock time Redis was first seen down
         self._retry_at = 0.0
@@ -85,15 +87,16 @@ class RedisCoordination:
 
     async def take(self, key: str, limit: int, window_s: float) -> float:
         if self._down_since is not None and (self.clock() < self._retry_at or not await self._recover()):
-            return self._local.take(key, limit, window_s, self.replicas)
+            return self._local.take(key, limit, window_s, self.sharing())
         try:
-            wait_ms = await self._window_script(
+            wait_ms, used = await self._window_script(
                 keys=[f"{self.prefix}:budget:{key}"],
                 args=[limit, window_ms(window_s), f"{self.replica}:{next(self._slots)}", 0],
             )
         except self._redis_errors as exc:
             self._failed(exc)
-            return self._local.take(key, limit, window_s, self.replicas)
+            return self._local.take(key, limit, window_s, self.sharing())
+        self._local.saw(key, int(used))
         if int(wait_ms) == 0:
             self._local.note(key, window_s)
             return 0.0
@@ -114,6 +117,12 @@ class RedisCoordination:
                 self._failed(exc)
                 return False
             return True
+
+    def sharing(self) -> int:
+        """How many replicas a share is cut for: the most seen within ``PEAK_HOLD_S`` (a replica whose
+        heartbeat came late under load, or that just left, may still be spending its share)."""
+        peak = self._peak[0] if self.clock() - self._peak[1] <= PEAK_HOLD_S else 1
+        return max(self.replicas, peak)
 
     def _failed(self, exc: BaseException) -> None:
         now = self.clock()
@@ -139,7 +148,7 @@ class RedisCoordination:
                 "redis",
                 False,
                 self.replicas,
-                f"redis unreachable: each budget cut to this replica's share (1/{self.replicas} of it, "
+                f"redis unreachable: each budget cut to this replica's share (1/{self.sharing()} of it, "
                 f"{self.replicas} replica(s) last seen)",
             )
         return CoordinationStatus(
@@ -164,6 +173,8 @@ class RedisCoordination:
             self._failed(exc)
             return
         self.replicas = max(self.expected_replicas, int(live))
+        if self.replicas >= self._peak[0] or self.clock() - self._peak[1] > PEAK_HOLD_S:
+            self._peak = (self.replicas, self.clock())
         if self._down_since is not None:
             await self._recover()
 

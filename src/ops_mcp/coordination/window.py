@@ -24,7 +24,8 @@ SAFETY_MS = 50
 # KEYS[1]: the window (a sorted set of slots scored by time in ms); ARGV: limit, window in ms, slot id, and
 # how many slots this replica took on its own while Redis was away (entered first, as taken now: after an
 # outage the window must know what was spent meanwhile, or it would hand the whole budget out again).
-# Returns 0 when a slot was taken, else the milliseconds until the oldest slot leaves the window.
+# Returns {0, slots in the window} when a slot was taken, else {milliseconds until the oldest slot leaves the
+# window, slots in the window}.
 SLIDING_WINDOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -34,13 +35,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 for i = 1, tonumber(ARGV[4]) do
   redis.call('ZADD', KEYS[1], now, ARGV[3] .. ':offline:' .. i)
 end
-if redis.call('ZCARD', KEYS[1]) < limit then
+local used = redis.call('ZCARD', KEYS[1])
+if used < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[1], window * 2)
-  return 0
+  return {0, used + 1}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+return {math.max(1, tonumber(oldest[2]) + window - now), used}
 """
 
 
@@ -49,28 +51,47 @@ def window_ms(window_s: float) -> int:
 
 
 class LocalShare:
-    """This replica's own sliding windows: its slots of the last window, shared or not."""
+    """This replica's own sliding windows: its slots of the last window, shared or not.
+
+    Alone, a replica takes at most ``limit // replicas`` slots in any window, and — for one window after it
+    last saw the shared one — at most its part of what was still free then, ``(limit - used) // replicas``:
+    the others may have spent more than their share while Redis was there, and a full window must not be
+    handed out again just because Redis went away.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._taken: dict[str, deque[float]] = {}
         self._offline: dict[str, deque[float]] = {}  # slots taken from the share alone, not yet in Redis
         self.windows: dict[str, float] = {}  # budget key -> its window, for telling Redis later
+        self._seen: dict[str, tuple[int, float]] = {}  # budget key -> (slots used, when) at the last sight
+        self._alone: dict[str, int] = {}  # slots taken alone since that sight
 
     def note(self, key: str, window_s: float) -> None:
         """A slot this replica took (from the shared window or its share)."""
         self._prune(key, window_s).append(self.clock())
 
+    def saw(self, key: str, used: int) -> None:
+        """The shared window held ``used`` slots just now."""
+        self._seen[key] = (used, self.clock())
+        self._alone[key] = 0
+
     def take(self, key: str, limit: int, window_s: float, replicas: int) -> float:
         """0 and a slot of this replica's share, or the seconds until one frees up."""
-        share = max(1, limit // max(1, replicas))
-        taken = self._prune(key, window_ms(window_s) / 1000)
-        if len(taken) < share:
-            taken.append(self.clock())
-            self._offline.setdefault(key, deque()).append(self.clock())
-            self.windows[key] = window_s
-            return 0.0
-        return max(0.001, taken[-share] + window_ms(window_s) / 1000 - self.clock())
+        replicas, span = max(1, replicas), window_ms(window_s) / 1000
+        share = max(1, limit // replicas)
+        taken = self._prune(key, span)
+        if len(taken) >= share:
+            return max(0.001, taken[-share] + span - self.clock())
+        seen = self._seen.get(key)
+        recent = seen is not None and self.clock() - seen[1] < span
+        if seen is not None and recent and self._alone.get(key, 0) >= max(0, limit - seen[0]) // replicas:
+            return max(0.001, seen[1] + span - self.clock())  # until that sight is a window old
+        taken.append(self.clock())
+        self._alone[key] = self._alone.get(key, 0) + 1
+        self._offline.setdefault(key, deque()).append(self.clock())
+        self.windows[key] = window_s
+        return 0.0
 
     def offline(self, key: str, window_s: float) -> int:
         """Slots taken alone (Redis away) still inside the window: what Redis must be told."""
