@@ -33,6 +33,7 @@ from . import (
     own_overhead,
     peer_env,
     rate_limit,
+    replicas,
     report,
     servers,
     stdio_calls,
@@ -46,7 +47,7 @@ from .sandbox_proc import Sandbox
 from .schema_check import check
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-FIGURES = ("1", "2", "2b", "2c", "3", "4", "5", "6")
+FIGURES = ("1", "2", "2b", "2c", "2d", "3", "4", "5", "6", "7")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Plan:
     audit_count: int = 2000
     rate_calls: int = 600
     rate_deadline_s: float = 240.0
+    replica_seconds: float = 10.0
 
     @classmethod
     def quick(cls) -> Plan:
@@ -77,6 +79,7 @@ class Plan:
             audit_count=300,
             rate_calls=60,
             rate_deadline_s=60.0,
+            replica_seconds=3.0,
         )
 
 
@@ -122,6 +125,8 @@ class Bench:
             with self.figure("2c", "audit append, in-process"):
                 means, verified = audit_append.measure(self.plan.audit_runs, self.plan.audit_count)
                 self.sections["2c"] = audit_append.section(means, verified, self.plan.audit_count)
+        if self.want("2d", "7"):
+            self.replicas()
         if self.want("1", "2", "2b", "3", "4", "6"):
             self.main_sandbox()
         if self.want("5"):
@@ -130,6 +135,24 @@ class Bench:
             for shown in ("6",) if key == "2" else ():
                 self._note_load(shown, before, after)
             self._note_load(key, before, after)
+
+    def replicas(self) -> None:
+        """PostgreSQL and Redis figures; without the services they say why instead of a number."""
+        if self.want("2d"):
+            with self.figure("2d", "audit append in PostgreSQL, in-process"):
+                try:
+                    means, verified = replicas.measure_append(self.plan.audit_runs, self.plan.audit_count)
+                    self.sections["2d"] = replicas.append_section(means, verified, self.plan.audit_count)
+                except (RuntimeError, ImportError) as exc:
+                    self.sections["2d"] = replicas.append_section([], "", self.plan.audit_count, str(exc))
+        if self.want("7"):
+            with self.figure("7", "throughput with 1, 2 and 3 replicas sharing PostgreSQL and Redis"):
+                seconds = self.plan.replica_seconds
+                try:
+                    self.sections["7"] = replicas.throughput_section(
+                        replicas.measure_throughput((1, 2, 3), seconds), seconds)
+                except (RuntimeError, ImportError) as exc:
+                    self.sections["7"] = replicas.throughput_section({}, seconds, str(exc))
 
     def _note_load(self, key: str, before: float, after: float) -> None:
         if key in self.sections:

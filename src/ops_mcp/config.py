@@ -13,7 +13,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 AccessLevel = Literal["off", "read", "full"]
@@ -21,6 +29,10 @@ ToolMode = Literal["auto", "static", "discovery"]
 # Who may say yes to a confirm-listed write: only a person out of band (CLI, console), or the client itself.
 ConfirmVia = Literal["person", "client"]
 DEFAULT_CONNECTION = "default"
+_POSTGRES_URL = re.compile(r"^postgres(ql)?://")
+_REDIS_URL = re.compile(r"^(rediss?|unix)://")
+# The two URLs a hosted deployment sets, under the names operators expect (besides OPS_MCP_STORAGE__URL).
+URL_ENV = {"OPS_MCP_STORAGE_URL": ("storage", "url"), "OPS_MCP_REDIS_URL": ("coordination", "redis_url")}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -89,6 +101,11 @@ class AgentConfig(_Strict):
     connections: dict[str, str] = Field(default={}, description="Back end → connection (tenant) name.")
     tool_mode: ToolMode = "auto"
     token_budget: int = Field(default=6000, gt=0)
+    budget_weight: int = Field(
+        default=1, ge=1, le=100,
+        description="This agent's share of a tenant's upstream budget when agents compete for it "
+        "(served round-robin by weight: 2 gets twice the slots of 1).",
+    )
     confirm_via: ConfirmVia = Field(
         default="person",
         description="'person' (default): only a person out of band (ops-mcp approvals, the console's "
@@ -104,7 +121,45 @@ class CatalogueConfig(_Strict):
 
 
 class StorageConfig(_Strict):
+    """Where state lives: files and SQLite in ``dir`` (the default), or PostgreSQL when ``url`` is set."""
+
     dir: Path | None = None
+    url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user@host/db: every replica's shared state (needs ops-mcp[postgres]); "
+        "also $OPS_MCP_STORAGE_URL. Run `ops-mcp migrate` first.",
+    )
+    pool_size: int = Field(default=8, gt=0, le=256, description="PostgreSQL connections per process.")
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not _POSTGRES_URL.match(url.get_secret_value()):
+            raise ValueError("must start with postgresql:// or postgres://")
+        return url
+
+
+class CoordinationConfig(_Strict):
+    """What replicas share fast: rate budgets, fair shares, revocations (Redis; needs ops-mcp[redis])."""
+
+    redis_url: SecretStr | None = Field(
+        default=None, description="redis://host:6379/0 (also $OPS_MCP_REDIS_URL); unset: this process alone."
+    )
+    key_prefix: str = Field(default="ops-mcp", pattern=r"^[A-Za-z0-9_.:-]{1,64}$",
+                            description="Prefix of every Redis key and channel (one per deployment).")
+    heartbeat_seconds: float = Field(default=2.0, gt=0, description="How often a replica says it is alive.")
+    expected_replicas: int = Field(
+        default=1, ge=1, le=1000,
+        description="How many replicas you run: with Redis unreachable, a replica takes at most 1/this of each "
+        "budget, even before it has seen the others (and 1/the number last seen, if more).",
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None and not _REDIS_URL.match(url.get_secret_value()):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url
 
 
 class SecretsConfig(_Strict):
@@ -214,6 +269,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPS_MCP_", env_nested_delimiter="__", extra="forbid")
 
     storage: StorageConfig = StorageConfig()
+    coordination: CoordinationConfig = CoordinationConfig()
     secrets: SecretsConfig = SecretsConfig()
     catalogue: CatalogueConfig = CatalogueConfig()
     backends: dict[str, BackendConfig] = {}
@@ -287,13 +343,22 @@ def load_settings(explicit: str | os.PathLike | None = None) -> Settings:
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    data = _expand(data, ())
+    data = _with_url_env(_expand(data, ()))
     try:
         settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, path)) from None
     settings.config_path = path.resolve() if path else None
     return settings
+
+
+def _with_url_env(data: dict[str, Any]) -> dict[str, Any]:
+    """``$OPS_MCP_STORAGE_URL`` and ``$OPS_MCP_REDIS_URL`` override the file (empty: unset)."""
+    for env, (section, key) in URL_ENV.items():
+        value = os.environ.get(env)
+        if value is not None:
+            data = {**data, section: {**data.get(section, {}), key: value or None}}
+    return data
 
 
 def _expand(node: Any, where: tuple[str, ...]) -> Any:

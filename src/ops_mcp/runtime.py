@@ -21,27 +21,29 @@ from .catalogue import Manifest
 from .catalogue.loader import catalogue_with, manifest_dir
 from .catalogue.tools import tool_definition
 from .config import ConfigError, Settings
+from .coordination import Coordination, open_coordination
 from .events.feed import EventFeed
-from .events.store import EVENTS_FILE, EventStore
+from .events.store import EventStore
 from .governance.approvals import ApprovalStore
 from .governance.confirmation import Confirmations
-from .governance.sealing import StateSealer, load_key
+from .governance.sealing import StateSealer
 from .governance.summaries import Summarizer
 from .policy import AgentPolicy, Policies, build_policy
 from .policy_store import JsonPolicyOverrides, PolicyOverrides, apply_saved
 from .server.discovery import DiscoveryView
 from .server.governed import GovernedServer
 from .server.prompts import PromptLibrary, load_prompts
+from .storage import APPROVALS_FILE, AUDIT_FILE, StateStore, open_state
 from .telemetry import Tracing, configure_tracing
 from .tenants import SANDBOX_HOST, Tenant, Tenants, bind_agent, build_tenants
 from .upstream.lazy import LazyUpstream
 
 if TYPE_CHECKING:
+    from .events.secrets import WebhookSecrets
     from .upstream.client import UpstreamClient
     from .upstream.grants import SqliteGrantStore as GrantStoreLike
 
-AUDIT_FILE = "audit.sqlite3"
-APPROVALS_FILE = "approvals.sqlite3"
+__all__ = ["APPROVALS_FILE", "AUDIT_FILE", "Runtime", "build_runtime"]
 
 
 @dataclass
@@ -66,11 +68,20 @@ class Runtime:
     tracing: Tracing | None = None
     grants: GrantStoreLike | None = None  # refresh tokens of partner connections bound to a company
     overrides: PolicyOverrides | None = None  # access saved in the console; wins over the TOML (policy_store.py)
+    state: StateStore | None = None  # where all of the above persist (embedded files or PostgreSQL)
+    coordination: Coordination | None = None  # budgets and news shared between replicas (Redis), or local
     _closed: bool = field(default=False, repr=False)
 
     @property
     def state_dir(self) -> Path:
         return self.settings.state_dir()
+
+    @property
+    def store(self) -> StateStore:
+        """Where state persists (built by ``build_runtime``; the embedded store otherwise)."""
+        if self.state is None:
+            self.state = open_state(self.settings)
+        return self.state
 
     def policy(self, agent: str) -> AgentPolicy:
         return self.policies[agent]
@@ -107,18 +118,24 @@ class Runtime:
     def _request_state_security(self) -> Any:
         from .governance.sealing import request_state_security
 
-        return request_state_security(self.state_dir)
+        if self.state is None:
+            return request_state_security(self.state_dir)
+        return request_state_security(None, key=self.state.sealing_key())
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
         await self.upstream.aclose()
+        if self.coordination is not None:
+            await self.coordination.aclose()
         self.audit.close()
         self.approvals.close()
         self.events.close()
         if self.grants is not None:
             self.grants.close()
+        if self.state is not None:
+            self.state.close()
 
 
 def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
@@ -136,21 +153,23 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
         from .sandbox.embedded import embedded_sandbox_app
 
         sandbox_app = embedded_sandbox_app(settings.sandbox)
-    grants = _grant_store(settings, tenants)
-    upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants))
-    state_dir = settings.state_dir()
+    state = _open_state(settings)
+    coordination = _open_coordination(settings)
+    grants = _grant_store(state, tenants)
+    upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants,
+                                                   coordination))
     # Every credential the deployment holds (connections; webhook signing secrets, also those registered
     # while it runs) by value, and every shape of credential its back ends and ops-mcp issue (profile token
     # prefixes, agent tokens…) by form.
-    held = _held_webhook_secrets(state_dir, tuple(catalogue))
+    held = _held_webhook_secrets(state.webhook_secrets(), tuple(catalogue))
     patterns = (*DEFAULT_SECRET_PATTERNS,
                 *profile_patterns(p for m in catalogue.values() for p in m.backend.token_prefixes.values()))
     redaction = Redaction(_redact_fields(settings), tenants.secrets, patterns, held=held)
-    audit = AuditStore(state_dir / AUDIT_FILE, secrets=tenants.secrets, patterns=patterns, held=held)
+    audit: AuditStore = state.audit(secrets=tenants.secrets, patterns=patterns, held=held)
     recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
-    approvals = ApprovalStore(state_dir / APPROVALS_FILE)
+    approvals: ApprovalStore = state.approvals()
     confirmer = Confirmations(
-        store=approvals, sealer=StateSealer(load_key(state_dir)), policies=policies,
+        store=approvals, sealer=StateSealer(_sealing_key(state)), policies=policies,
         summarizer=Summarizer(catalogue, policies, tenants, upstream, redaction),
         console_url=settings.server.public_url,  # the approval pages; without it, people decide in the CLI
     )
@@ -160,27 +179,53 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     tools = {e.tool: t.Tool.model_validate(tool_definition(e)) for m in catalogue.values() for e in m.endpoints}
     discovery = DiscoveryView(catalogue=catalogue, policies=policies, executor=executor, recorder=recorder,
                               tools_by_name=tools)
-    events = EventStore(state_dir / EVENTS_FILE)
+    events: EventStore = state.events()
     feed = EventFeed(catalogue=catalogue, policies=policies, store=events, recorder=recorder)
     prompts = PromptLibrary(load_prompts(manifest_dir()), via_meta_tools=discovery.discovery_on)
     return Runtime(settings, catalogue, policies, tenants, upstream, audit, redaction, recorder, approvals,
                    confirmer, executor, tools, discovery, events, feed, sandbox_app=sandbox_app, prompts=prompts,
-                   tracing=tracing, grants=grants, overrides=overrides)
+                   tracing=tracing, grants=grants, overrides=overrides, state=state,
+                   coordination=coordination)
 
 
-def _grant_store(settings: Settings, tenants: Tenants) -> GrantStoreLike | None:
+def _open_state(settings: Settings) -> StateStore:
+    """The configured state store; an unreachable or unmigrated database is a configuration error."""
+    try:
+        return open_state(settings)
+    except RuntimeError as exc:  # StorageUnavailable, SchemaMismatch: the message says what to do
+        raise ConfigError(f"storage.url: {exc}") from None
+
+
+def _open_coordination(settings: Settings) -> Coordination:
+    try:
+        return open_coordination(settings)
+    except RuntimeError as exc:  # the redis driver is missing: the message says what to install
+        raise ConfigError(f"coordination.redis_url: {exc}") from None
+
+
+def _sealing_key(state: StateStore) -> bytes:
+    try:
+        return state.sealing_key()
+    except RuntimeError as exc:  # PostgreSQL without a secret key to seal it with: the message says how
+        state.close()
+        raise ConfigError(f"secrets.key_file: {exc}") from None
+
+
+def _grant_store(state: StateStore, tenants: Tenants) -> GrantStoreLike | None:
     """The encrypted refresh-token store, when a partner connection is bound to a company (opened lazily)."""
     if not tenants.company_grants():
         return None
-    from .authorization.stores import open_grant_store
-
-    return open_grant_store(settings)
+    return state.grants()  # type: ignore[return-value]
 
 
 def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants, sandbox_app: Any,
-                   tracing: Tracing | None = None, grants: GrantStoreLike | None = None) -> UpstreamClient:
+                   tracing: Tracing | None = None, grants: GrantStoreLike | None = None,
+                   coordination: Coordination | None = None) -> UpstreamClient:
+    import time
+
     from .upstream import ClientLimits, UpstreamClient
     from .upstream.client import httpx_limits
+    from .upstream.ratelimit import BudgetRegistry
 
     profiles = {name: manifest.backend for name, manifest in catalogue.items()}
     limits = ClientLimits()
@@ -192,8 +237,12 @@ def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: 
         from .sandbox.transport import SandboxRoutingTransport
 
         transport = SandboxRoutingTransport(sandbox_app, SANDBOX_HOST, httpx_limits(limits))
+    # Agents share a tenant's budget by weight; replicas share it through the coordination's window.
+    budgets = BudgetRegistry(time.time, limits.rate_window_s, limits.burst_fraction,
+                             weights={name: agent.budget_weight for name, agent in settings.agents.items()},
+                             shared=coordination.window if coordination is not None else None)
     return UpstreamClient(profiles, transport=transport, limits=limits, catalogue=catalogue, grants=grants,
-                          wrap_transport=tracing.http_transport if tracing else None)
+                          wrap_transport=tracing.http_transport if tracing else None, budgets=budgets)
 
 
 def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants) -> Policies:
@@ -206,16 +255,13 @@ def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenan
     return Policies(built)
 
 
-def _held_webhook_secrets(state_dir: Path, backends: tuple[str, ...]) -> Any:
-    """The webhook signing secrets stored in the state dir, read again whenever the file changes."""
-    from .events.secrets import WebhookSecrets
-
-    store = WebhookSecrets(state_dir)
+def _held_webhook_secrets(store: WebhookSecrets, backends: tuple[str, ...]) -> Any:
+    """The webhook signing secrets the state store holds, read again as they change (one read per batch)."""
 
     def held() -> list[str]:
         try:
             return [s for backend in backends for _, s in store.for_backend(backend)]
-        except Exception:  # a missing or unreadable file: none known
+        except Exception:  # a missing or unreadable file, an unreachable database: none known
             return []
 
     return held

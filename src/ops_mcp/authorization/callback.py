@@ -17,7 +17,7 @@ from starlette.routing import Route
 from ..secretbox import SecretKeyError
 from .flow import AuthorizationRequest, ConnectError, callback_path, complete
 from .pages import connected_page, failed_page
-from .stores import PendingAuthorizations, open_grant_store, open_pending
+from .stores import PendingAuthorizations
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -29,7 +29,7 @@ def authorization_routes(runtime: Runtime) -> list[Route]:
     async def callback(request: Request) -> HTMLResponse:
         backend = request.path_params["backend"]
         state = request.query_params.get("state") or ""
-        pending_store = open_pending(runtime.settings)
+        pending_store = runtime.store.pending_authorizations()  # any replica may get the callback
         try:
             return await _finish(runtime, pending_store, backend, state, request)
         finally:
@@ -54,7 +54,7 @@ async def _finish(runtime: Runtime, pending_store: PendingAuthorizations, backen
         pending_store.finish(state, "failed", f"{why}; nothing was stored")
         return _page(400, failed_page(f"Not connected: {why}."))
     try:
-        grants = open_grant_store(runtime.settings)
+        grants = runtime.store.grants()
     except SecretKeyError as exc:
         pending_store.finish(state, "failed", str(exc))
         return _page(500, failed_page("Not connected: the server has no secret key to store the token with."))

@@ -16,6 +16,7 @@ from ..catalogue.models import Endpoint, Manifest
 from ..policy import AgentPolicy, Policies
 from ..telemetry import Tracing, step
 from ..tenants import Tenants
+from ..upstream.fairshare import budget_caller
 from .context import CallContext, Confirmed, Confirmer, UpstreamCaller
 from .recorder import AuditUnavailable, CallRecorder, Recording, endpoint_backend, printable
 from .results import error_result, outcome_result
@@ -116,7 +117,8 @@ class ToolExecutor:
                 return await self._end(rec, "denied", "the audit log could not take the record; nothing was sent",
                                        error_result(message))
         rec.sent = True
-        outcome = await self.upstream.call(tenant.connection, endpoint, arguments, progress=call.progress)
+        with budget_caller(policy.name):  # the tenant's budget is shared fairly between its agents
+            outcome = await self.upstream.call(tenant.connection, endpoint, arguments, progress=call.progress)
         record = rec.record
         record.http_status = outcome.status
         record.upstream_request_id = outcome.request_id

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from .common import add_config, config_of, load_settings_or_exit
+from .common import add_config, config_of, load_settings_or_exit, open_state_or_exit
 
 
 def register(sub: Any) -> None:
@@ -30,10 +30,9 @@ def register(sub: Any) -> None:
 
 def cmd_agents(args: argparse.Namespace) -> int:
     from ..policy_store import JsonPolicyOverrides
-    from ..transports.agent_auth import AgentTokenStore
 
     settings = load_settings_or_exit(config_of(args))
-    store = AgentTokenStore(settings.state_dir())
+    store = open_state_or_exit(settings).agent_tokens()
     # Agents created in the operator console are saved in the state dir, not the TOML.
     known = set(settings.agents) | set(JsonPolicyOverrides(settings.state_dir()).load())
     configured = sorted(known)
@@ -59,6 +58,7 @@ def cmd_agents(args: argparse.Namespace) -> int:
             print(f"ops-mcp: {name!r} has no token", file=sys.stderr)
             return 1
         print(f"revoked the token of {name}", file=sys.stderr)
+        _tell_replicas(settings, name)
         return 0
     if name not in known:
         print(f"ops-mcp: unknown agent {name!r}; configured agents: {', '.join(configured) or 'none'}",
@@ -69,6 +69,27 @@ def cmd_agents(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     token = store.issue(name)
+    if args.rotate:
+        _tell_replicas(settings, name)  # the old token's sessions close on every replica now
     print(f"Token for {name} (shown once; only its hash is stored in {store.path}):", file=sys.stderr)
     print(token)
     return 0
+
+
+def _tell_replicas(settings: Any, agent: str) -> None:
+    """With Redis, every replica closes what the old token holds open at once (they also find out at their next
+    poll of the token store, within ``revocation_poll_seconds``)."""
+    if settings.coordination.redis_url is None:
+        return
+    import anyio
+
+    from ..coordination import open_coordination
+
+    async def publish() -> None:
+        coordination = open_coordination(settings)
+        try:
+            await coordination.publish_revoked(agent)
+        finally:
+            await coordination.aclose()
+
+    anyio.run(publish)

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from ..text import neutralise
-from .common import add_config, config_of, load_settings_or_exit
+from .common import add_config, config_of, load_settings_or_exit, open_state_or_exit
 
 LIST_VALUE_LIMIT = 120
 
@@ -41,11 +41,8 @@ def register(sub: Any) -> None:
 
 
 def _store(config: str | None) -> Any:
-    from ..governance.approvals import ApprovalStore
-    from ..runtime import APPROVALS_FILE
-
     settings = load_settings_or_exit(config)
-    return ApprovalStore(settings.state_dir() / APPROVALS_FILE)
+    return open_state_or_exit(settings).approvals()
 
 
 def cmd_approvals(args: argparse.Namespace) -> int:

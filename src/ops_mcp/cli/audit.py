@@ -25,7 +25,7 @@ from typing import Any
 from ..audit.since import parse_since
 from ..audit.store import AuditEntry, AuditStore
 from ..text import neutralise
-from .common import add_config, config_of, load_settings_or_exit
+from .common import add_config, config_of, load_settings_or_exit, open_state_or_exit
 
 
 def register(sub: Any) -> None:
@@ -53,10 +53,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     settings = load_settings_or_exit(config_of(args))
     path = settings.state_dir() / AUDIT_FILE
-    if not path.exists():
+    if settings.storage.url is None and not path.exists():
         print(f"ops-mcp: no audit log at {path}", file=sys.stderr)
         return 1
-    store = AuditStore(path)
+    store = open_state_or_exit(settings).audit()  # the embedded file, or the chain in PostgreSQL
     try:
         if args.audit_command == "tail":
             print(tail(store, args.n, args.json))

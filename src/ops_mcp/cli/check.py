@@ -57,7 +57,7 @@ def _report(runtime: Runtime, configured: bool) -> int:
 
     async def probe_all() -> int:
         try:
-            lines = [await probe(runtime, tenant) for tenant in runtime.tenants.all()]
+            lines = [await engines(runtime)] + [await probe(runtime, tenant) for tenant in runtime.tenants.all()]
         finally:
             await runtime.aclose()
         for _, line in lines:
@@ -65,6 +65,27 @@ def _report(runtime: Runtime, configured: bool) -> int:
         return 0 if configured and all(ok for ok, _ in lines) else 1
 
     return anyio.run(probe_all)
+
+
+async def engines(runtime: Runtime) -> tuple[bool, str]:
+    """(both answer, two lines): where state persists and how replicas coordinate."""
+    import anyio
+
+    store = runtime.store
+    stored = await anyio.to_thread.run_sync(store.ping)
+    version = getattr(store, "version", None)
+    storage = (
+        f"storage: {store.engine} ({store.where})"
+        + (f", schema version {version}" if version else "")
+        + ("" if stored else " — NOT REACHABLE")
+    )
+    coordination = runtime.coordination
+    if coordination is None:
+        return stored, storage
+    shared = await coordination.ping()
+    status = coordination.status()
+    line = f"coordination: {status.engine}" + (" — NOT REACHABLE" if not shared else f" ({status.detail})")
+    return stored and shared, f"{storage}\n{line}"
 
 
 async def probe(runtime: Runtime, tenant: Tenant) -> tuple[bool, str]:

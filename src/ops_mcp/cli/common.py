@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ..config import Settings
     from ..runtime import Runtime
+    from ..storage import StateStore
 
 LOG_FORMATS = ("text", "json")
 
@@ -96,6 +97,16 @@ def load_settings_or_exit(config: str | None, *, require: bool = True) -> Settin
     if require and not is_configured(settings):
         raise fail(no_config_message())
     return settings
+
+
+def open_state_or_exit(settings: Settings) -> StateStore:
+    """The configured state store, or a one-line error (unreachable, unmigrated) and exit code 2."""
+    from ..storage import open_state
+
+    try:
+        return open_state(settings)
+    except RuntimeError as exc:  # StorageUnavailable, SchemaMismatch
+        raise fail(f"storage.url: {exc}") from None
 
 
 def load_runtime(config: str | None, *, require: bool = True, settings: Settings | None = None) -> Runtime:

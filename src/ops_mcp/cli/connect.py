@@ -13,7 +13,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from .common import add_config, config_of, fail, load_settings_or_exit
+from .common import add_config, config_of, fail, load_settings_or_exit, open_state_or_exit
 
 if TYPE_CHECKING:
     from ..authorization.flow import AuthorizationRequest
@@ -127,7 +127,6 @@ def _via_loopback(settings: Settings, tenant: Tenant, host: str, port: int, time
 
 def _via_server(settings: Settings, tenant: Tenant, timeout: float) -> int:
     from ..authorization.flow import begin, callback_path
-    from ..authorization.stores import open_pending
 
     _grant_store(settings).close()  # the server stores the token: fail here, early, if no key is configured
     oauth = settings.backend(tenant.backend).all_connections()[tenant.name].oauth
@@ -136,7 +135,7 @@ def _via_server(settings: Settings, tenant: Tenant, timeout: float) -> int:
     base = (server.public_url or f"http://{server.host}:{server.port}").rstrip("/")
     redirect_uri = oauth.redirect_uri or base + callback_path(tenant.backend)
     request = begin(tenant, redirect_uri)
-    pending = open_pending(settings)
+    pending = open_state_or_exit(settings).pending_authorizations()
     try:
         pending.add(request.state, tenant.backend, tenant.name, redirect_uri, timeout)
         _show(request, f"the ops-mcp server ({redirect_uri})")
@@ -154,11 +153,10 @@ def _via_server(settings: Settings, tenant: Tenant, timeout: float) -> int:
 
 
 def _grant_store(settings: Settings) -> Any:
-    from ..authorization.stores import open_grant_store
     from ..secretbox import SecretKeyError
 
     try:
-        return open_grant_store(settings)
+        return open_state_or_exit(settings).grants()
     except SecretKeyError as exc:
         raise fail(f"refusing to obtain a refresh token that could not be stored encrypted: {exc}") from None
 

@@ -76,9 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _demo_token(runtime: Runtime, agent: str) -> str | None:
     """A new token when the agent has none (returned, to be shown once); None when one is kept."""
-    from ..transports.agent_auth import AgentTokenStore
-
-    store = AgentTokenStore(runtime.state_dir)
+    store = runtime.store.agent_tokens()
     if agent in store.tokens():
         return None
     return store.issue(agent)
@@ -138,7 +136,7 @@ def _port_free(host: str, port: int) -> bool:
 
 def _token_lines(runtime: Runtime, agent: str, token: str | None, config_flag: str) -> tuple[str, str]:
     """What to say about the demo agent's token, and the ``export`` line the curl commands need."""
-    from ..transports.agent_auth import TOKENS_FILE, AgentTokenStore
+    from ..transports.agent_auth import TOKENS_FILE
 
     rotate = f"{command()} agents add {agent} --rotate{config_flag}"
     if token is not None:
@@ -146,7 +144,7 @@ def _token_lines(runtime: Runtime, agent: str, token: str | None, config_flag: s
                 f"{runtime.state_dir / TOKENS_FILE}; later runs keep it):\n  {token}\n"
                 f"A new one (the old one stops working): {rotate}",
                 f"export {TOKEN_VARIABLE}={token}")
-    kept = AgentTokenStore(runtime.state_dir).tokens()[agent]
+    kept = runtime.store.agent_tokens().tokens()[agent]
     return (f"Demo agent: {agent}. Its token ({kept.hint}…, issued {kept.created_at}) is kept from an earlier "
             "run; it was shown once, when it was issued.\n"
             f"Lost it? Issue a new one (the old one stops working): {rotate}",

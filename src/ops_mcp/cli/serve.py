@@ -78,9 +78,7 @@ def warn_without_tokens(runtime: Runtime) -> None:
     """In agent-token mode, say so when no configured agent has a token yet (every request gets 401)."""
     if runtime.settings.server.oauth is not None:
         return
-    from ..transports.agent_auth import AgentTokenStore
-
-    issued = set(AgentTokenStore(runtime.state_dir).tokens()) & set(runtime.policies.names())
+    issued = set(runtime.store.agent_tokens().tokens()) & set(runtime.policies.names())
     if not issued:
         log.warning("no agent has a token yet, so every request will get 401: issue one with "
                     "`%s agents add NAME%s` (configured agents: %s)", command(), _config_flag(runtime),

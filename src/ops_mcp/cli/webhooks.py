@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_config, config_of, load_runtime, load_settings_or_exit, setup_logging
+from .common import (
+    add_config,
+    config_of,
+    load_runtime,
+    load_settings_or_exit,
+    open_state_or_exit,
+    setup_logging,
+)
 
 
 def register(sub: Any) -> None:
@@ -22,19 +29,19 @@ def register(sub: Any) -> None:
 
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
-    from ..events.secrets import WebhookSecrets
-    from ..events.store import EVENTS_FILE, EventStore
+    from ..events.store import EVENTS_FILE
 
     settings = load_settings_or_exit(config_of(args))
-    secrets = WebhookSecrets(settings.state_dir())
+    state = open_state_or_exit(settings)
+    secrets = state.webhook_secrets()
     if args.webhooks_command == "status":
         for backend, connections in sorted(secrets.entries().items()):
             for name, entry in sorted(connections.items()):
                 print(f"{backend}/{name}: {entry.get('url')} (id {entry.get('id')}, registered "
                       f"{entry.get('registered_at')}, {len(entry.get('secrets', []))} signing secret(s))")
         path = settings.state_dir() / EVENTS_FILE
-        if path.exists():
-            store = EventStore(path)
+        if state.engine != "embedded" or path.exists():
+            store = state.events()
             _print_rejections(store)
             store.close()
         return 0

@@ -123,15 +123,17 @@ class StateSealer:
         return hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
 
 
-def request_state_security(state_dir: Path, *, ttl: float = 600.0):
+def request_state_security(state_dir: Path | None, *, ttl: float = 600.0, key: bytes | None = None):
     """An SDK ``RequestStateSecurity`` keyed from the persisted secret (pass it to ``GovernedServer``).
 
     With it, every worker and every restart of the server accepts the request states it minted,
-    instead of the per-process key ``MCPServer`` uses by default.
+    instead of the per-process key ``MCPServer`` uses by default. ``key``: the secret when the state
+    store keeps it elsewhere (PostgreSQL) instead of in ``state_dir``.
     """
     from mcp.server.request_state import RequestStateSecurity
 
-    return RequestStateSecurity(keys=[_derive(load_key(state_dir), b"sdk-request-state/v1")], ttl=ttl)
+    secret = key if key is not None else load_key(Path(state_dir or "."))
+    return RequestStateSecurity(keys=[_derive(secret, b"sdk-request-state/v1")], ttl=ttl)
 
 
 def _b64(data: bytes) -> str:

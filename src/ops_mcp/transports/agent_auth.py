@@ -294,11 +294,12 @@ class CompositeVerifier:
         return result
 
 
-def build_verifier(settings: Settings, agents: Container[str]) -> CompositeVerifier:
+def build_verifier(settings: Settings, agents: Container[str], store: AgentTokenStore | None = None) -> CompositeVerifier:
+    """``store``: where issued agent tokens live (the runtime's state store; default: the state dir)."""
     oauth = settings.server.oauth
     base_dir = settings.config_path.parent if settings.config_path else Path.cwd()
     jwt = JwtVerifier(oauth, agents, base_dir) if oauth is not None else None
     tokens = None
     if oauth is None or oauth.allow_agent_tokens:
-        tokens = AgentTokenVerifier(AgentTokenStore(settings.state_dir()), agents)
+        tokens = AgentTokenVerifier(store or AgentTokenStore(settings.state_dir()), agents)
     return CompositeVerifier(tokens, jwt)

@@ -148,14 +148,18 @@ def _assemble(runtime: Runtime, base_url: str, transports: tuple[str, ...],
     for transport in transports:
         if transport not in ("http", "sse"):
             raise ValueError(f"unknown transport {transport!r}")
-    verifier = build_verifier(runtime.settings, runtime.policies)
+    verifier = build_verifier(runtime.settings, runtime.policies, runtime.store.agent_tokens())
     metrics = create_metrics(lambda: runtime.upstream.stats)
     if metrics is not None:
         runtime.recorder.observe(metrics.record_call)
+        if runtime.coordination is not None:
+            from ..coordination.metrics import CoordinationCollector
+
+            metrics.registry.register(CoordinationCollector(runtime.coordination.status))
     bus = AgentScopedBus(current_agent)  # tools/list_changed reaches only the changed agent's streams
     notifier = EventNotifier(runtime.feed, bus, current_agent)
     bus.admits = notifier.admits  # a stream hears only of feeds its agent may read now
-    secrets = WebhookSecrets(runtime.state_dir)
+    secrets = runtime.store.webhook_secrets()
     receiver = WebhookReceiver(runtime.catalogue, runtime.events, secrets, on_event=notifier.kick,
                                on_outcome=metrics.webhook if metrics is not None else None)
     oauth = config.oauth
@@ -269,6 +273,8 @@ def _lifespan(state: AppState) -> Any:
                     tasks.start_soon(trim_periodically, state.runtime.settings.server.trim_memory_seconds)
                     if state.register_webhooks_at:
                         tasks.start_soon(_register, state, state.register_webhooks_at)
+                    if state.runtime.coordination is not None:
+                        tasks.start_soon(_coordinate, state)
                     state.ready = True
                     start_warm_up(state.runtime)  # what the first call needs, while no call is running yet
                     try:
@@ -280,6 +286,23 @@ def _lifespan(state: AppState) -> Any:
             await state.runtime.aclose()
 
     return lifespan
+
+
+async def _coordinate(state: AppState) -> None:
+    """Share budgets and news with the other replicas: a revocation heard from one is checked here at once
+    (the token store says whose credentials are gone), a policy changed on one is put into ours."""
+    from ..coordination.policies import PolicyFanOut
+
+    coordination = state.runtime.coordination
+    assert coordination is not None
+    fan_out = PolicyFanOut(state.runtime.policies, coordination)
+
+    async def revoked(agent: str) -> None:
+        await state.revocations.check()
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(fan_out.run)
+        await coordination.run(on_revoked=revoked, on_policy=fan_out.apply)
 
 
 async def _every(interval: float, job: Any) -> None:
@@ -322,9 +345,15 @@ def _readyz(state: AppState) -> Any:
             problems.append("event store unavailable")
         if not len(state.runtime.policies):
             problems.append("no agents configured")
+        store = state.runtime.state
+        if store is not None and not await anyio.to_thread.run_sync(store.ping):
+            problems.append(f"state store ({store.engine}) unavailable")
+        # Redis down is not "unavailable": budgets fall back to this replica's share, and it says so.
+        status = state.runtime.coordination.status() if state.runtime.coordination else None
+        shared = {"coordination": status.as_dict()} if status is not None and status.engine != "local" else {}
         if problems:
-            return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
-        return JSONResponse({"status": "ready"})
+            return JSONResponse({"status": "unavailable", "problems": problems, **shared}, status_code=503)
+        return JSONResponse({"status": "ready", **shared})
 
     return readyz
 

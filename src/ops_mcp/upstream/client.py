@@ -94,6 +94,7 @@ class UpstreamClient:
         sleep: Sleep = anyio.sleep,
         wrap_transport: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
         grants: GrantStore | None = None,
+        budgets: BudgetRegistry | None = None,
     ) -> None:
         self._retry = retry
         self._limits = limits
@@ -110,7 +111,8 @@ class UpstreamClient:
             wrap_transport=wrap_transport,  # tracing: a client span around every HTTP attempt
         )
         tokens = TokenProvider(self._pool.post_form, clock, self._on_token_request, grants)
-        budgets = BudgetRegistry(clock, limits.rate_window_s, limits.burst_fraction, sleep=sleep)
+        # ``budgets``: the runtime's, with agents' weights and the budget replicas share (coordination/).
+        budgets = budgets or BudgetRegistry(clock, limits.rate_window_s, limits.burst_fraction, sleep=sleep)
         self._wiring = Wiring(self._pool, tokens, budgets, clock, self._emit, retry.max_rate_limit_wait_s)
         self._forms = FormValidator(self._get_json_for_forms, clock, limits.form_cache_ttl_s)
         # Back ends that take Idempotency-Key on every POST (RemoteOps): learnt from the catalogue

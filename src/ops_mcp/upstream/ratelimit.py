@@ -10,8 +10,10 @@ shared by every session and task. A budget combines two rules:
   over the window, so under pressure every caller waits a little instead of some callers waiting
   for a whole window while the first burst used everything.
 
-Waiting callers are served in FIFO order (one at a time holds the lock while it sleeps for its
-slot), so no task starves. All time arithmetic takes ``now`` explicitly so it can be unit tested,
+Waiting callers take turns (one at a time holds the lock while it sleeps for its slot), served
+round-robin across agents by weight (``fairshare.py``), FIFO within one agent, so no task starves and no
+agent's burst crowds out another's call. When several replicas spend one budget, a ``SharedWindow``
+(``coordination/``: a sliding window in Redis) has the last word before a request is sent. All time arithmetic takes ``now`` explicitly so it can be unit tested,
 and the waiting itself goes through an injectable ``sleep`` (tests run it on virtual time).
 """
 
@@ -21,15 +23,25 @@ import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import anyio
 
 from ..catalogue.models import RateLimitProfile
+from .fairshare import FairQueue
 
 # Two observations of the server's reset time within this many seconds are the same window.
 _SAME_WINDOW_TOLERANCE_S = 1.0
 
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class SharedWindow(Protocol):
+    """The budget as every replica spends it (``coordination.SharedBudgets``)."""
+
+    async def take(self, key: str, limit: int, window_s: float) -> float:
+        """0: a slot was taken for a request sent now; otherwise the seconds to wait before asking again."""
+        ...
 
 
 class BudgetExhausted(Exception):
@@ -118,6 +130,8 @@ class RateBudget:
         burst: int | None = None,
         clock: Callable[[], float],
         sleep: Sleep = anyio.sleep,
+        weight_of: Callable[[str], int] = lambda agent: 1,
+        shared: SharedWindow | None = None,
     ) -> None:
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -141,7 +155,8 @@ class RateBudget:
         # a 429 or an exhausted server budget blocks everyone until then
         self.blocked_until = 0.0
         self.in_flight = 0
-        self._lock = anyio.Lock()
+        self.shared = shared
+        self._lock = FairQueue(weight_of)
 
     # -- pure decision -------------------------------------------------------------------------
     def try_take(self, now: float) -> float:
@@ -170,6 +185,24 @@ class RateBudget:
             self.sent.append(now)
         self.in_flight += 1
         return 0.0
+
+    def untake(self) -> None:
+        """Give back the slot ``try_take`` just took (the shared window said no)."""
+        self.tokens = min(float(self.burst), self.tokens + 1)
+        if self.window == "fixed":
+            self.used = max(0, self.used - 1)
+        elif self.sent:
+            self.sent.pop()
+        self.in_flight = max(0, self.in_flight - 1)
+
+    async def _take(self, now: float) -> float:
+        """This process's rules, then (when replicas share the budget) the shared window's."""
+        delay = self.try_take(now)
+        if delay <= 0 and self.shared is not None:
+            delay = await self.shared.take(self.key, self.limit, self.window_s)
+            if delay > 0:
+                self.untake()
+        return delay
 
     def _refill(self, now: float) -> None:
         if self.refilled_at is not None and now > self.refilled_at:
@@ -232,9 +265,10 @@ class RateBudget:
 
         Raises BudgetExhausted when the wait would exceed ``max_wait_s``.
         """
-        if not self._lock.locked():
+        if self.shared is None and not self._lock.locked():
             # Fast path: nobody is queued and a slot is free now — take it without the lock and the
-            # timeout scope (most calls, with a budget far from spent). The event loop runs one task
+            # timeout scope (most calls, with a budget far from spent). Not when replicas share the
+            # budget: the shared window must be asked, which awaits. The event loop runs one task
             # at a time, so nothing slips in between the check and the take; a free lock also means
             # no earlier caller is waiting (anyio hands a released lock straight to the next waiter).
             start = self.clock()
@@ -246,7 +280,7 @@ class RateBudget:
                 slept = False
                 while True:
                     now = self.clock()
-                    delay = self.try_take(now)
+                    delay = await self._take(now)
                     if delay <= 0:
                         # Time spent queueing behind a sleeping caller counts; lock overhead does not.
                         waited = max(0.0, now - start) if slept or now - start > 0.01 else 0.0
@@ -279,8 +313,12 @@ class BudgetRegistry:
         burst_fraction: float = 0.1,
         *,
         sleep: Sleep = anyio.sleep,
+        weights: Mapping[str, int] | None = None,
+        shared: SharedWindow | None = None,
     ) -> None:
         self._budgets: dict[str, RateBudget] = {}
+        self.weights = dict(weights or {})  # agent -> its share when agents compete (default 1)
+        self.shared = shared
         self.clock = clock
         self.sleep = sleep
         self.window_s = window_s
@@ -303,6 +341,8 @@ class BudgetRegistry:
                 burst=max(math.ceil(limit * self.burst_fraction), min(limit, 10)),
                 clock=self.clock,
                 sleep=self.sleep,
+                weight_of=lambda agent: self.weights.get(agent, 1),
+                shared=self.shared,
             )
             self._budgets[key] = budget
         return budget
