@@ -29,7 +29,7 @@ from .governance.confirmation import Confirmations
 from .governance.sealing import StateSealer
 from .governance.summaries import Summarizer
 from .policy import AgentPolicy, Policies, build_policy
-from .policy_store import JsonPolicyOverrides, PolicyOverrides, apply_saved
+from .policy_store import PolicyOverrides, apply_saved
 from .server.discovery import DiscoveryView
 from .server.governed import GovernedServer
 from .server.prompts import PromptLibrary, load_prompts
@@ -146,14 +146,14 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
         raise ConfigError(f"catalogue.manifests: {exc}") from None
     tenants = build_tenants(settings, catalogue)
     policies = _policies(settings, catalogue, tenants)
-    overrides = JsonPolicyOverrides(settings.state_dir())
+    state = _open_state(settings)
+    overrides = state.policy_overrides()  # saved in the state store: every replica reads the same
     apply_saved(policies, overrides.load(), catalogue, tenants)  # the TOML seeds; saved edits win
     tracing = configure_tracing(settings)  # None unless configured; then every step below gets a span
     if tenants.any_embedded and sandbox_app is None:
         from .sandbox.embedded import embedded_sandbox_app
 
         sandbox_app = embedded_sandbox_app(settings.sandbox)
-    state = _open_state(settings)
     coordination = _open_coordination(settings)
     grants = _grant_store(state, tenants)
     upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants,
