@@ -28,14 +28,14 @@ from .governance.approvals import ApprovalStore
 from .governance.confirmation import Confirmations
 from .governance.sealing import StateSealer
 from .governance.summaries import Summarizer
-from .policy import AgentPolicy, Policies, build_policy
-from .policy_store import PolicyOverrides, apply_saved
+from .policy import AgentPolicy, Policies
+from .policy_store import PolicyOverrides, apply_saved, toml_policy
 from .server.discovery import DiscoveryView
 from .server.governed import GovernedServer
 from .server.prompts import PromptLibrary, load_prompts
 from .storage import APPROVALS_FILE, AUDIT_FILE, StateStore, open_state
 from .telemetry import Tracing, configure_tracing
-from .tenants import SANDBOX_HOST, Tenant, Tenants, bind_agent, build_tenants
+from .tenants import SANDBOX_HOST, Tenant, Tenants, build_tenants
 from .upstream.lazy import LazyUpstream
 
 if TYPE_CHECKING:
@@ -147,6 +147,7 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     tenants = build_tenants(settings, catalogue)
     policies = _policies(settings, catalogue, tenants)
     state = _open_state(settings)
+    sealing_key = _sealing_key(state)  # first: without a secret key, PostgreSQL's sealed stores cannot open
     overrides = state.policy_overrides()  # saved in the state store: every replica reads the same
     apply_saved(policies, overrides.load(), catalogue, tenants)  # the TOML seeds; saved edits win
     tracing = configure_tracing(settings)  # None unless configured; then every step below gets a span
@@ -169,7 +170,7 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
     approvals: ApprovalStore = state.approvals()
     confirmer = Confirmations(
-        store=approvals, sealer=StateSealer(_sealing_key(state)), policies=policies,
+        store=approvals, sealer=StateSealer(sealing_key), policies=policies,
         summarizer=Summarizer(catalogue, policies, tenants, upstream, redaction),
         console_url=settings.server.public_url,  # the approval pages; without it, people decide in the CLI
     )
@@ -246,13 +247,7 @@ def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: 
 
 
 def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants) -> Policies:
-    built = {}
-    for name, agent in settings.agents.items():
-        policy = build_policy(name, agent, catalogue)
-        used = {area.split(".", 1)[0] for area, level in policy.levels.items() if level != "off"}
-        policy.bindings = bind_agent(name, agent.connections, tenants, catalogue, used)
-        built[name] = policy
-    return Policies(built)
+    return Policies({name: toml_policy(name, agent, catalogue, tenants) for name, agent in settings.agents.items()})
 
 
 def _held_webhook_secrets(store: WebhookSecrets, backends: tuple[str, ...]) -> Any:

@@ -84,10 +84,13 @@ def test_console_accounts_and_sessions_are_shared_by_two_replicas(migrated_url, 
         close(two)
 
 
-def edit_reaches_the_other_replica(one: Runtime, two: Runtime, *, ready: Callable[[], bool] = lambda: True) -> None:
+def edit_reaches_the_other_replica(
+    one: Runtime, two: Runtime, *, ready: Callable[[], bool] = lambda: True, then_reset: bool = False
+) -> None:
     """An admin on ``one`` gives people-ops Time off; its open session on ``two`` hears tools/list_changed
     and its tool list there, and a new session's, shows the Time off tools. ``ready`` holds once both
-    replicas serve and listen for news."""
+    replicas serve and listen for news. ``then_reset``: the edit is then dropped in the database (what
+    ``ops-mcp policy reset`` does) and the session on ``two`` hears that its TOML access is back."""
     password = create_account(one.store.console_store(), "dana", "admin")
     token = one.store.agent_tokens().issue("people-ops")
     timeoff = timeoff_tools(one)
@@ -103,14 +106,22 @@ def edit_reaches_the_other_replica(one: Runtime, two: Runtime, *, ready: Callabl
         assert timeoff <= in_thread(lambda: tool_names(second.url, token))
         saved_tables = two.store.policy_overrides().load()  # (serving's end closes the runtimes)
         assert saved_tables["people-ops"]["areas"]["remote.timeoff"] == "full"
+        if then_reset:
+            with ListChangedWatch(second.url, token) as watch:
+                assert timeoff <= watch.before
+                assert one.store.policy_overrides().forget("people-ops")
+                watch.go()
+            assert watch.after is not None and not watch.after & timeoff, watch.error
+            assert two.policies["people-ops"].level("remote.timeoff") == "off"  # the TOML's again
     assert not (one.state_dir / POLICIES_FILE).exists() and not (two.state_dir / POLICIES_FILE).exists()
 
 
-def test_access_saved_on_one_replica_reaches_the_agent_on_another_through_the_database(migrated_url, tmp_path):
-    """No Redis: the other replica finds the new version row when it polls (about once a second)."""
+def test_access_saved_or_reset_on_one_replica_reaches_the_agent_on_another_through_the_database(migrated_url, tmp_path):
+    """No Redis: the other replica finds the new version row when it polls (about once a second), and
+    finds the edit gone after a reset."""
     one, two = replica(migrated_url, tmp_path / "one"), replica(migrated_url, tmp_path / "two")
     try:
-        edit_reaches_the_other_replica(one, two)
+        edit_reaches_the_other_replica(one, two, then_reset=True)
     finally:
         close(one)
         close(two)

@@ -83,7 +83,8 @@ def build_console(state: Any, *, store: ConsoleStore | None = None) -> Mount:
         store=store or runtime.store.console_store(), secure=state.base_url.startswith("https:")
     )
     overrides = runtime.overrides or runtime.store.policy_overrides()
-    sync = PolicySync(overrides, runtime.policies, runtime.catalogue, runtime.tenants)
+    sync = PolicySync(overrides, runtime.policies, runtime.catalogue, runtime.tenants,
+                      toml=runtime.settings.agents)
     console = Console(web, state, overrides, sync, ApprovalDesk(runtime.approvals))
     announcer = ToolListAnnouncer(runtime.policies, _agent_of_request, bus=state.notifier.bus)
     announcer.install(state.server)
