@@ -168,6 +168,10 @@ def test_saved_access_is_polled_with_one_small_query_at_most_once_per_interval(m
         assert there.load() == {"people-ops": {"areas": {"remote.timeoff": "full"}}}
         assert here.forget("people-ops") and not here.forget("people-ops")
         assert here.load() == {}
+        last = there.stamp()
+        now[0] += 1.0
+        db.close()  # the database gone: the last version read stands (the policies in force stay)
+        assert there.stamp() == last
     finally:
         db.close()
 

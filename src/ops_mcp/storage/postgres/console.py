@@ -13,6 +13,7 @@ seconds, because the HTTP app asks before every MCP request.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,9 @@ from typing import Any
 
 from ...console.people import Account, Session
 from .database import Database
+
+log = logging.getLogger("ops_mcp.policy")
+_POLL_TIMEOUT_S = 1.0  # the wait for a pooled connection when polling the version row
 
 
 class PostgresConsoleStore:
@@ -133,12 +137,22 @@ class PostgresPolicyOverrides:
 
     def stamp(self) -> object:
         """The version row, read again only when the last read is ``min_interval`` old (or after a write
-        here): one tiny query a second at most, whatever the request rate."""
+        here): one tiny query a second at most, whatever the request rate. It runs on the server's event
+        loop, so an unreachable database is given little time and the last version read stands: the
+        policies in force stay, and the next try is an interval later."""
         now = self.clock()
         with self._lock:
             if self._seen is not None and now - self._seen[0] < self.min_interval:
                 return self._seen[1]
-        row = self.db.execute("SELECT version FROM policy_overrides_version WHERE id = 1").fetchone()
+            last = self._seen[1] if self._seen is not None else None
+            self._seen = (now, last) if last is not None else None
+        try:
+            row = self.db.execute(
+                "SELECT version FROM policy_overrides_version WHERE id = 1", timeout_s=_POLL_TIMEOUT_S
+            ).fetchone()
+        except Exception as exc:  # psycopg's errors, the pool's timeout: not imported here on purpose
+            log.warning("saved access not checked (%s); the policies in force stay", type(exc).__name__)
+            return last
         version = int(row[0]) if row else 0
         with self._lock:
             self._seen = (now, version)
