@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import anyio
 import pytest
 from mcp import Client
 
@@ -21,7 +20,7 @@ from ops_mcp.runtime import build_runtime
 from ops_mcp.secretbox import KEY_ENV, new_key
 from ops_mcp.storage import open_state
 from tests.audit_promises.conftest import AGENTS, gated_sandbox
-from tests.support.hostile import released
+from tests.support.hostile import held_call
 from tests.support.runtime import ONE_TENANT, make_server
 from tests.support.seed import requested_timeoff
 
@@ -60,29 +59,20 @@ async def test_a_write_is_in_postgres_before_its_request_is_sent(migrated_url, t
     replica = other.audit()  # another replica's view of the chain
     try:
         args, _ = requested_timeoff(runtime)
-        with released(gate):
-            async with (
-                Client(make_server(runtime, "writer"), mode="legacy") as client,
-                anyio.create_task_group() as tg,
-            ):
-                results: list = []
-
-                async def call() -> None:
-                    results.append(await client.call_tool(APPROVE, args))
-
-                tg.start_soon(call)
-                await anyio.to_thread.run_sync(gate.wait_for, 1)
-                # The request is at the back end's door, unanswered: its record is already in PostgreSQL.
-                (ahead,) = [e.record for e in runtime.audit.search(tool=APPROVE)]
-                assert ahead.decision == "started" and ahead.phase == "started"
-                assert ahead.arguments["timeoff_id"] == args["timeoff_id"]
-                # Another replica sees the row but not the request: for it, the outcome is unknown.
-                (seen,) = [e.record for e in replica.search(tool=APPROVE)]
-                assert seen.decision == "unknown" and "outcome unknown" in seen.sentence
-                assert [e.seq for e in replica.search(decision="unknown")] == [
-                    e.seq for e in runtime.audit.search(decision="started")
-                ]
-                gate.release()
+        async with (
+            Client(make_server(runtime, "writer"), mode="legacy") as client,
+            held_call(client, gate, APPROVE, args) as results,
+        ):
+            # The request is at the back end's door, unanswered: its record is already in PostgreSQL.
+            (ahead,) = [e.record for e in runtime.audit.search(tool=APPROVE)]
+            assert ahead.decision == "started" and ahead.phase == "started"
+            assert ahead.arguments["timeoff_id"] == args["timeoff_id"]
+            # Another replica sees the row but not the request: for it, the outcome is unknown.
+            (seen,) = [e.record for e in replica.search(tool=APPROVE)]
+            assert seen.decision == "unknown" and "outcome unknown" in seen.sentence
+            assert [e.seq for e in replica.search(decision="unknown")] == [
+                e.seq for e in runtime.audit.search(decision="started")
+            ]
         assert not results[0].is_error
         (entry,) = runtime.audit.search(tool=APPROVE)  # one call, one entry: the completion shows through
         done = entry.record
@@ -99,12 +89,10 @@ async def test_a_write_is_in_postgres_before_its_request_is_sent(migrated_url, t
 
 def test_a_replica_killed_mid_write_leaves_outcome_unknown_and_verifies(migrated_url, tmp_path):
     src = str(Path(ops_mcp.__file__).resolve().parents[1])
-    env = {
-        **os.environ, "OPS_MCP_STORAGE_URL": migrated_url,
-        "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")])),
-    }
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
+    writer = Path(__file__).parents[1] / "audit_promises" / "_crashing_writer.py"
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("_crashing_pg_writer.py")), str(tmp_path / "state")],
+        [sys.executable, str(writer), migrated_url, str(tmp_path / "state")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "started", proc.stderr
