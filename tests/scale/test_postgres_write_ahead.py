@@ -1,7 +1,7 @@
-"""The write-ahead promises of the audit log hold with the chain in PostgreSQL: a write is stored before its
-request leaves the replica (and reads "unknown" on another replica, which cannot know it is still out), its
-completion shows through as one entry, and a replica killed mid-request leaves "outcome unknown" that
-``ops-mcp audit verify`` accepts."""
+"""The audit log's promises hold with the chain in PostgreSQL: a write is stored before its request leaves the
+replica (and reads "unknown" on another replica, which cannot know it is still out), its completion shows
+through as one entry, a replica killed mid-request leaves "outcome unknown" that ``ops-mcp audit verify``
+accepts; rows are scrubbed and bounded, and a stalled database keeps the writer's queue bounded."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -114,4 +115,62 @@ def test_a_replica_killed_mid_write_leaves_outcome_unknown_and_verifies(migrated
         store.append(store.tail(2)[0].record)
         assert store.verify().ok and store.count() == 3
     finally:
+        state.close()
+
+
+def test_postgres_rows_are_scrubbed_and_bounded_like_the_embedded_ones(migrated_url, tmp_path):
+    from ops_mcp.audit import AuditRecord
+
+    learned: list[str] = []
+    state = open_state(pg_settings(migrated_url, tmp_path))
+    try:
+        store = state.audit(secrets=["ra_test_SUPERSECRET123"], patterns=[r"\bzz_[a-z0-9]{8,}"],
+                            held=lambda: list(learned))
+        learned.append("whileRunning-7f3a9c")  # a webhook secret registered after the store opened
+        seq = store.append(AuditRecord(
+            agent="writer", tool="remote_list_timeoffs", decision="failed",
+            error="401: ra_test_SUPERSECRET123, zz_abcdef123456 and whileRunning-7f3a9c rejected; " + "x" * 50_000,
+            arguments={"raw": b"\x00", "bad": "\ud800"},
+        ))
+        db = state.db  # type: ignore[attr-defined]
+        ((raw, size),) = db.execute("SELECT record_json, length(record_json) FROM audit").fetchall()
+        for secret in ("ra_test_SUPERSECRET123", "zz_abcdef123456", "whileRunning-7f3a9c"):
+            assert secret not in raw
+        assert size < 64_000
+        found = store.entry(seq)
+        assert found is not None and found.record.arguments == {"raw": "[1 bytes]", "bad": "\ufffd"}
+        assert store.entry(seq + 1) is None and store.verify().ok
+    finally:
+        state.close()
+
+
+@pytest.mark.anyio
+async def test_a_stalled_postgres_keeps_the_queue_bounded_and_loses_no_record(migrated_url, tmp_path):
+    import psycopg
+
+    from ops_mcp.audit import AuditRecord
+    from tests.support.waiting import eventually
+
+    state = open_state(pg_settings(migrated_url, tmp_path))
+    store = state.audit()
+    store.capacity = 1
+    lock = psycopg.connect(migrated_url)
+    lock.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE")  # another replica holds the head
+    try:
+        async with anyio.create_task_group() as tasks:
+            for i in range(3):  # one taken by the stalled writer, one queued, one waiting for room
+                tasks.start_soon(
+                    lambda i=i: store.write(AuditRecord(agent=f"a{i}", tool="t", decision="allowed"))
+                )
+
+            async def full() -> bool:
+                return store.backlog == 1
+
+            assert await eventually(full)
+            tasks.cancel_scope.cancel()  # every caller gives up
+        lock.rollback()
+        assert store.count() == 3 and store.verify().ok
+    finally:
+        lock.close()
+        store.close()
         state.close()
