@@ -11,7 +11,6 @@ its SQL: ``_commit`` (store a batch under the chain's head and call ``_sealed``)
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -57,7 +56,6 @@ class ChainedAuditStore:
         self._secrets, self._patterns, self._held = tuple(secrets), tuple(patterns), held
         self._held_now: tuple[str, ...] = ()
         self._scrub = make_scrubber(self._secrets, self._patterns)
-        self._lock = threading.Lock()  # the read connection
         self._in_flight: set[int] = set()  # started rows of this process whose request is still out
         self._writer = ChainWriter(self._write_batch, **({"capacity": capacity} if capacity else {}))
         self._closed = False

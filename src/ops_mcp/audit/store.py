@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ class AuditStore(ChainedAuditStore):
     ) -> None:
         super().__init__(secrets=secrets, patterns=patterns, capacity=capacity, held=held)
         self.path = Path(path)
+        self._lock = threading.Lock()  # the read connection
         self._conn: sqlite3.Connection | None = None  # writes, on the writer thread only
         self._reader: sqlite3.Connection | None = None
         self._pid = 0
