@@ -154,6 +154,9 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
 
         sandbox_app = embedded_sandbox_app(settings.sandbox)
     state = _open_state(settings)
+    # First of what the state store seals: without a secret key, say how to make one before anything else
+    # (the webhook secrets below need the same key) fails on it.
+    sealing_key = _sealing_key(state)
     coordination = _open_coordination(settings)
     grants = _grant_store(state, tenants)
     upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants,
@@ -169,7 +172,7 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     recorder = CallRecorder(tracing.audit_sink(audit) if tracing else audit, redaction, catalogue, tenants)
     approvals: ApprovalStore = state.approvals()
     confirmer = Confirmations(
-        store=approvals, sealer=StateSealer(_sealing_key(state)), policies=policies,
+        store=approvals, sealer=StateSealer(sealing_key), policies=policies,
         summarizer=Summarizer(catalogue, policies, tenants, upstream, redaction),
         console_url=settings.server.public_url,  # the approval pages; without it, people decide in the CLI
     )
