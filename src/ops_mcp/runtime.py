@@ -147,7 +147,9 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     tenants = build_tenants(settings, catalogue)
     policies = _policies(settings, catalogue, tenants)
     state = _open_state(settings)
-    sealing_key = _sealing_key(state)  # first: without a secret key, PostgreSQL's sealed stores cannot open
+    # First of what the state store seals: without a secret key, say how to make one before anything else
+    # (the webhook secrets below need the same key) fails on it.
+    sealing_key = _sealing_key(state)
     overrides = state.policy_overrides()  # saved in the state store: every replica reads the same
     apply_saved(policies, overrides.load(), catalogue, tenants)  # the TOML seeds; saved edits win
     tracing = configure_tracing(settings)  # None unless configured; then every step below gets a span

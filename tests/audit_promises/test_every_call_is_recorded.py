@@ -24,7 +24,7 @@ from ops_mcp.audit import AuditStore
 from ops_mcp.cli.audit import tail, verify
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from tests.confirmation.ops_harness import served
-from tests.support.hostile import auth, modern_request, released
+from tests.support.hostile import auth, held_call, modern_request, released
 from tests.support.runtime import make_server, writes
 from tests.support.seed import requested_timeoff
 from tests.support.waiting import eventually, eventually_sync
@@ -44,23 +44,14 @@ async def test_a_write_is_recorded_before_its_request_is_sent(make_runtime):
     gate, app = gated_sandbox()
     runtime = make_runtime(sandbox_app=app)
     args, _ = requested_timeoff(runtime)
-    with released(gate):
-        async with (
-            Client(make_server(runtime, "writer"), mode="legacy") as client,
-            anyio.create_task_group() as tg,
-        ):
-            results: list = []
-
-            async def call() -> None:
-                results.append(await client.call_tool(APPROVE, args))
-
-            tg.start_soon(call)
-            await anyio.to_thread.run_sync(gate.wait_for, 1)
-            # The request is at the back end's door, unanswered: its record is already stored.
-            (ahead,) = entries(runtime)
-            assert ahead.decision == "started" and ahead.phase == "started"
-            assert ahead.arguments["timeoff_id"] == args["timeoff_id"]
-            gate.release()
+    async with (
+        Client(make_server(runtime, "writer"), mode="legacy") as client,
+        held_call(client, gate, APPROVE, args) as results,
+    ):
+        # The request is at the back end's door, unanswered: its record is already stored.
+        (ahead,) = entries(runtime)
+        assert ahead.decision == "started" and ahead.phase == "started"
+        assert ahead.arguments["timeoff_id"] == args["timeoff_id"]
     assert not results[0].is_error
     (done,) = entries(runtime)  # one call, one entry: the completion shows through
     assert done.decision == "allowed" and done.http_status == 200 and done.duration_ms is not None

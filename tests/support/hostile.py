@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
@@ -146,6 +146,25 @@ def released(gate: Gate) -> Iterator[Gate]:
         yield gate
     finally:
         gate.release()
+
+
+@asynccontextmanager
+async def held_call(client: Any, gate: Gate, tool: str, args: dict[str, Any]) -> AsyncIterator[list[Any]]:
+    """Call ``tool`` through ``client`` and hold its request at ``gate``: inside the block the request waits at
+    the back end's door, unanswered; on leaving it is let through, and the list holds the call's result."""
+    import anyio
+
+    results: list[Any] = []
+    with released(gate):
+        async with anyio.create_task_group() as tg:
+
+            async def call() -> None:
+                results.append(await client.call_tool(tool, args))
+
+            tg.start_soon(call)
+            await anyio.to_thread.run_sync(gate.wait_for, 1)
+            yield results
+            gate.release()
 
 
 class ManualClock:

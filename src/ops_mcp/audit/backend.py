@@ -1,10 +1,11 @@
 """What ops-mcp needs of an audit store, so that another one (PostgreSQL for replicas) can stand in for the
-embedded SQLite store (``store.AuditStore``).
+embedded SQLite store (``store.AuditStore``). Both are ``base.ChainedAuditStore``s, which does all of this
+but the SQL.
 
 The contract, whatever the storage:
 
 - **Append-only and hash-chained.** Every stored row is ``hash = sha256(prev_hash + canonical_json(record
-  + seq))`` (``store.canonical_json``/``store.chain_hash``), the first chaining from 64 zeros, with the
+  + seq))`` (``chain.canonical_json``/``chain.chain_hash``), the first chaining from 64 zeros, with the
   last (seq, hash) kept as the chain head. Nothing is ever updated in place.
 - **Written ahead.** A write is stored as a ``started`` record before its request leaves the process and
   completed by a second, chained ``completed`` record naming the first (``completes``). ``write`` returns
@@ -25,8 +26,8 @@ from typing import TYPE_CHECKING, Protocol
 from .writer import Prepare
 
 if TYPE_CHECKING:
+    from .chain import AuditEntry, VerifyResult
     from .records import AuditRecord
-    from .store import AuditEntry, VerifyResult
     from .writer import Written
 
 __all__ = ["AuditBackend", "Prepare"]
@@ -53,6 +54,8 @@ class AuditBackend(Protocol):
     def head(self) -> tuple[int, str]: ...
 
     def tail(self, n: int = 20) -> list[AuditEntry]: ...
+
+    def entry(self, seq: int) -> AuditEntry | None: ...
 
     def search(
         self,

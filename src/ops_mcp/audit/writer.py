@@ -41,6 +41,7 @@ class Written:
     opens: Written | None = None  # the started record this one completes
     seq: int | None = None
     error: BaseException | None = None
+    follows: bool = False  # committed in the same transaction as the job queued just before it
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
         default_factory=list, repr=False
@@ -124,6 +125,16 @@ class ChainWriter:
                 self._check()
             self._enqueue(job)
 
+    def put_many_blocking(self, jobs: list[Written]) -> None:
+        """Queue ``jobs`` together (a group the writer never splits), once there is room."""
+        with self._cond:
+            self._check()
+            while len(self._queue) >= self.capacity:
+                self._cond.wait()
+                self._check()
+            for job in jobs:
+                self._enqueue(job)
+
     def put_nowait(self, job: Written) -> None:
         with self._cond:
             self._check()
@@ -183,6 +194,8 @@ class ChainWriter:
                     self._cond.notify_all()
                     return
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+                while self._queue and self._queue[0].follows:  # a group is one commit, never split
+                    batch.append(self._queue.popleft())
                 space, self._space = self._space, []
                 self._cond.notify_all()  # room for blocked synchronous submitters
             for loop, future in space:

@@ -65,7 +65,8 @@ class PostgresState:
     ) -> Any:
         from .audit import PostgresAuditStore
 
-        return PostgresAuditStore(self.db, secrets=secrets)
+        extra: dict[str, Any] = {} if patterns is None else {"patterns": tuple(patterns)}
+        return PostgresAuditStore(self.db, secrets=secrets, held=held, **extra)
 
     def approvals(self) -> ApprovalStore:
         from .governance import PostgresApprovalStore
