@@ -152,27 +152,57 @@ def apply_saved(
     return replaced
 
 
+def toml_policy(name: str, config: AgentConfig, catalogue: dict[str, Manifest], tenants: Tenants) -> AgentPolicy:
+    """An agent's policy as its ``[agents.NAME]`` table in the TOML says it (no saved edit applied)."""
+    policy = build_policy(name, config, catalogue)
+    used = {area.split(".", 1)[0] for area, level in policy.levels.items() if level != "off"}
+    policy.bindings = bind_agent(name, config.connections, tenants, catalogue, used)
+    return policy
+
+
 class PolicySync:
-    """Brings edits saved by another replica into this one's ``Policies`` (polled by the HTTP app)."""
+    """Brings edits saved (or reset) by another replica or ``ops-mcp policy reset`` into this one's
+    ``Policies`` (polled by the HTTP app). ``toml`` is the configured agents: an agent whose saved table
+    is gone gets its TOML policy back, or is removed when the console created it."""
 
     def __init__(
-        self, overrides: PolicyOverrides, policies: Policies, catalogue: dict[str, Manifest], tenants: Tenants
+        self, overrides: PolicyOverrides, policies: Policies, catalogue: dict[str, Manifest], tenants: Tenants,
+        toml: dict[str, AgentConfig] | None = None,
     ) -> None:
         self.overrides = overrides
         self.policies = policies
         self.catalogue = catalogue
         self.tenants = tenants
+        self.toml = toml
         self._stamp = overrides.stamp()
+        self._saved = set(overrides.load()) if toml is not None else set()
 
     def check(self) -> list[str]:
         stamp = self.overrides.stamp()
         if stamp == self._stamp:
             return []
         self._stamp = stamp
-        return apply_saved(
-            self.policies, self.overrides.load(), self.catalogue, self.tenants, only_changed=True
-        )
+        saved = self.overrides.load()
+        changed = apply_saved(self.policies, saved, self.catalogue, self.tenants, only_changed=True)
+        if self.toml is not None:
+            changed += self._restore(self._saved - set(saved))
+            self._saved = set(saved)
+        return changed
+
+    def _restore(self, reset: set[str]) -> list[str]:
+        for name in sorted(reset):
+            config = self.toml.get(name) if self.toml is not None else None
+            if config is None:
+                self.policies.remove(name)
+                continue
+            try:
+                self.policies.put(toml_policy(name, config, self.catalogue, self.tenants))
+            except ConfigError as exc:  # cannot happen for a TOML the runtime started with; say so anyway
+                log.error("the TOML access of %s is not applied again: %s", name, exc)
+        return sorted(reset)
 
     def saved_here(self) -> None:
         """This process wrote the file itself: nothing to bring in."""
         self._stamp = self.overrides.stamp()
+        if self.toml is not None:
+            self._saved = set(self.overrides.load())

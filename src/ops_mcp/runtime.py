@@ -28,14 +28,14 @@ from .governance.approvals import ApprovalStore
 from .governance.confirmation import Confirmations
 from .governance.sealing import StateSealer
 from .governance.summaries import Summarizer
-from .policy import AgentPolicy, Policies, build_policy
-from .policy_store import JsonPolicyOverrides, PolicyOverrides, apply_saved
+from .policy import AgentPolicy, Policies
+from .policy_store import PolicyOverrides, apply_saved, toml_policy
 from .server.discovery import DiscoveryView
 from .server.governed import GovernedServer
 from .server.prompts import PromptLibrary, load_prompts
 from .storage import APPROVALS_FILE, AUDIT_FILE, StateStore, open_state
 from .telemetry import Tracing, configure_tracing
-from .tenants import SANDBOX_HOST, Tenant, Tenants, bind_agent, build_tenants
+from .tenants import SANDBOX_HOST, Tenant, Tenants, build_tenants
 from .upstream.lazy import LazyUpstream
 
 if TYPE_CHECKING:
@@ -146,17 +146,17 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
         raise ConfigError(f"catalogue.manifests: {exc}") from None
     tenants = build_tenants(settings, catalogue)
     policies = _policies(settings, catalogue, tenants)
-    overrides = JsonPolicyOverrides(settings.state_dir())
+    state = _open_state(settings)
+    # First of what the state store seals: without a secret key, say how to make one before anything else
+    # (the webhook secrets below need the same key) fails on it.
+    sealing_key = _sealing_key(state)
+    overrides = state.policy_overrides()  # saved in the state store: every replica reads the same
     apply_saved(policies, overrides.load(), catalogue, tenants)  # the TOML seeds; saved edits win
     tracing = configure_tracing(settings)  # None unless configured; then every step below gets a span
     if tenants.any_embedded and sandbox_app is None:
         from .sandbox.embedded import embedded_sandbox_app
 
         sandbox_app = embedded_sandbox_app(settings.sandbox)
-    state = _open_state(settings)
-    # First of what the state store seals: without a secret key, say how to make one before anything else
-    # (the webhook secrets below need the same key) fails on it.
-    sealing_key = _sealing_key(state)
     coordination = _open_coordination(settings)
     grants = _grant_store(state, tenants)
     upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants,
@@ -249,13 +249,7 @@ def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: 
 
 
 def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants) -> Policies:
-    built = {}
-    for name, agent in settings.agents.items():
-        policy = build_policy(name, agent, catalogue)
-        used = {area.split(".", 1)[0] for area, level in policy.levels.items() if level != "off"}
-        policy.bindings = bind_agent(name, agent.connections, tenants, catalogue, used)
-        built[name] = policy
-    return Policies(built)
+    return Policies({name: toml_policy(name, agent, catalogue, tenants) for name, agent in settings.agents.items()})
 
 
 def _held_webhook_secrets(store: WebhookSecrets, backends: tuple[str, ...]) -> Any:

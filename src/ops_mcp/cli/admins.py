@@ -1,7 +1,7 @@
 """``ops-mcp admins add | list | remove``: the people who sign in to the operator console (``/admin``).
 
-A password is printed on stdout exactly once; only its salted scrypt hash is stored (``console.sqlite3``
-in the state dir). Everything else goes to stderr.
+A password is printed on stdout exactly once; only its salted scrypt hash is stored, in the state store
+(``console.sqlite3`` in the state dir, or PostgreSQL with ``storage.url``). Everything else goes to stderr.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_config, config_of, load_settings_or_exit
+from .common import add_config, config_of, load_settings_or_exit, open_state_or_exit
 
 ROLE_HELP = "admin: access, agents, tokens; approver: decides pending writes; auditor: reads the full audit"
 
@@ -33,10 +33,11 @@ def register(sub: Any) -> None:
 
 
 def cmd_admins(args: argparse.Namespace) -> int:
-    from ..console.people import SqliteConsoleStore, create_account
+    from ..console.people import create_account
 
     settings = load_settings_or_exit(config_of(args))
-    store = SqliteConsoleStore(settings.state_dir())
+    state = open_state_or_exit(settings)
+    store = state.console_store()
     try:
         if args.admins_command == "list":
             for account in store.accounts():
@@ -55,12 +56,13 @@ def cmd_admins(args: argparse.Namespace) -> int:
             return 1
     finally:
         store.close()
+        state.close()
     where = (settings.server.public_url or f"http://{settings.server.host}:{settings.server.port}").rstrip(
         "/"
     )
     print(
         f"Console account {args.name} ({args.role}). Sign in at {where}/admin/signin with this password, "
-        f"shown only now (only a salted hash is kept in {store.path}):",
+        f"shown only now (only a salted hash is kept in {state.where}):",
         file=sys.stderr,
     )
     print(password)

@@ -29,12 +29,11 @@ def register(sub: Any) -> None:
 
 
 def cmd_agents(args: argparse.Namespace) -> int:
-    from ..policy_store import JsonPolicyOverrides
-
     settings = load_settings_or_exit(config_of(args))
-    store = open_state_or_exit(settings).agent_tokens()
-    # Agents created in the operator console are saved in the state dir, not the TOML.
-    known = set(settings.agents) | set(JsonPolicyOverrides(settings.state_dir()).load())
+    where = open_state_or_exit(settings)
+    store = where.agent_tokens()
+    # Agents created in the operator console are saved in the state store, not the TOML.
+    known = set(settings.agents) | set(where.policy_overrides().load())
     configured = sorted(known)
     if args.agents_command == "list":
         tokens = store.tokens()

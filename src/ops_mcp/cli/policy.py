@@ -3,7 +3,7 @@
 ``export`` prints the policy in force — the TOML's agents with the console's saved edits applied (those
 win, see ``policy_store.py``) — as ``[agents.NAME]`` tables to paste into ops-mcp.toml. ``reset AGENT``
 drops an agent's saved edits, so its TOML table applies again (at the next start; a running server
-picks it up too when it polls the state dir).
+picks it up too when it polls the state store).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ def register(sub: Any) -> None:
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
-    from ..policy_store import JsonPolicyOverrides, agent_table
+    from ..policy_store import agent_table
     from ..policy_toml import agents_toml
 
     runtime = load_runtime(config_of(args))
-    overrides = JsonPolicyOverrides(runtime.state_dir)
+    overrides = runtime.overrides or runtime.store.policy_overrides()
     if args.policy_command == "reset":
         if not overrides.forget(args.agent):
             print(f"ops-mcp: {args.agent!r} has no saved console edits", file=sys.stderr)

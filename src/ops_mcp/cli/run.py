@@ -89,11 +89,11 @@ DEMO_PEOPLE = (("admin", "admin"), ("approver", "approver"))
 def _demo_people(runtime: Runtime) -> dict[str, str]:
     """New console accounts with their passwords (shown once); none when any account exists already, or when
     a real back end is configured (then people are added on purpose, with `ops-mcp admins add`)."""
-    from ..console.people import SqliteConsoleStore, create_account
+    from ..console.people import create_account
 
     if not runtime.tenants.all_embedded:
         return {}
-    store = SqliteConsoleStore(runtime.state_dir)
+    store = runtime.store.console_store()
     try:
         if store.accounts():
             return {}

@@ -19,11 +19,11 @@ from starlette.routing import Mount
 
 from ..governance.desk import ApprovalDesk
 from ..policy import AgentPolicy
-from ..policy_store import JsonPolicyOverrides, PolicyOverrides, PolicySync, policy_from_table
+from ..policy_store import PolicyOverrides, PolicySync, policy_from_table
 from ..server.list_changed import ToolListAnnouncer
 from . import access, pages_access, pages_agents, pages_approvals, pages_audit, pages_live, signin
 from .body_limit import BodyLimit
-from .people import ConsoleStore, SqliteConsoleStore
+from .people import ConsoleStore
 from .record import record_action
 from .web import PREFIX, SecurityHeaders, Signed, Web, error_page
 
@@ -78,11 +78,13 @@ def build_console(state: Any, *, store: ConsoleStore | None = None) -> Mount:
     if runtime.confirmer.console_url is None:
         # The approval links sent by URL-mode elicitation point at this very console.
         runtime.confirmer.console_url = state.base_url
+    # Accounts, sessions and saved access live in the state store, shared by every replica using it.
     web = Web(
-        store=store or SqliteConsoleStore(runtime.state_dir), secure=state.base_url.startswith("https:")
+        store=store or runtime.store.console_store(), secure=state.base_url.startswith("https:")
     )
-    overrides = runtime.overrides or JsonPolicyOverrides(runtime.state_dir)
-    sync = PolicySync(overrides, runtime.policies, runtime.catalogue, runtime.tenants)
+    overrides = runtime.overrides or runtime.store.policy_overrides()
+    sync = PolicySync(overrides, runtime.policies, runtime.catalogue, runtime.tenants,
+                      toml=runtime.settings.agents)
     console = Console(web, state, overrides, sync, ApprovalDesk(runtime.approvals))
     announcer = ToolListAnnouncer(runtime.policies, _agent_of_request, bus=state.notifier.bus)
     announcer.install(state.server)

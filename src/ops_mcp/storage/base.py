@@ -13,9 +13,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from ..authorization.stores import PendingAuthorizations
+    from ..console.people import ConsoleStore
     from ..events.secrets import WebhookSecrets
     from ..events.store import EventStore
     from ..governance.approvals import ApprovalStore
+    from ..policy_store import PolicyOverrides
     from ..transports.agent_auth import AgentTokenStore
 
 
@@ -56,6 +58,12 @@ class StateStore(Protocol):
 
     def pending_authorizations(self) -> PendingAuthorizations:
         """Consents started by ``ops-mcp connect --via server``, finished by whichever replica gets the callback."""
+
+    def console_store(self) -> ConsoleStore:
+        """The console's accounts (salted scrypt hashes) and signed-in sessions (cookie digests)."""
+
+    def policy_overrides(self) -> PolicyOverrides:
+        """Access saved in the console (wins over the TOML), with a cheap ``stamp`` replicas poll."""
 
     def sealing_key(self) -> bytes:
         """The secret that seals confirmation request states (shared by every replica)."""

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..authorization.stores import PendingAuthorizations
     from ..config import Settings
+    from ..console.people import SqliteConsoleStore
     from ..events.secrets import WebhookSecrets
     from ..events.store import EventStore
     from ..governance.approvals import ApprovalStore
+    from ..policy_store import JsonPolicyOverrides
     from ..transports.agent_auth import AgentTokenStore
     from .base import GrantStoreHandle
 
@@ -69,6 +71,16 @@ class EmbeddedState:
         from ..authorization.stores import open_pending
 
         return open_pending(self.settings)
+
+    def console_store(self) -> SqliteConsoleStore:
+        from ..console.people import SqliteConsoleStore
+
+        return SqliteConsoleStore(self.state_dir)
+
+    def policy_overrides(self) -> JsonPolicyOverrides:
+        from ..policy_store import JsonPolicyOverrides
+
+        return JsonPolicyOverrides(self.state_dir)
 
     def sealing_key(self) -> bytes:
         from ..governance.sealing import load_key

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ...governance.approvals import ApprovalStore
     from ...transports.agent_auth import AgentTokenStore
     from ..base import GrantStoreHandle
+    from .console import PostgresConsoleStore, PostgresPolicyOverrides
 
 
 class PostgresState:
@@ -96,6 +97,16 @@ class PostgresState:
         from .events import PostgresPendingAuthorizations
 
         return PostgresPendingAuthorizations(self.db)
+
+    def console_store(self) -> PostgresConsoleStore:
+        from .console import PostgresConsoleStore
+
+        return PostgresConsoleStore(self.db)
+
+    def policy_overrides(self) -> PostgresPolicyOverrides:
+        from .console import PostgresPolicyOverrides
+
+        return PostgresPolicyOverrides(self.db)
 
     def sealing_key(self) -> bytes:
         from .governance import sealing_key

@@ -76,8 +76,9 @@ class Database:
         with self._pool.connection() as conn, conn.transaction():
             yield conn
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        with self._pool.connection() as conn:
+    def execute(self, sql: str, params: Sequence[Any] = (), *, timeout_s: float | None = None) -> Rows:
+        """One statement on a pooled connection; ``timeout_s`` bounds the wait for one (the pool's otherwise)."""
+        with self._pool.connection(timeout=timeout_s) as conn:
             cursor = conn.execute(sql, params)
             rows = cursor.fetchall() if cursor.description is not None else []
             return Rows(rows, cursor.rowcount)

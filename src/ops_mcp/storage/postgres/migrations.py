@@ -146,6 +146,38 @@ CREATE TABLE grants (
 );
 """
 
+_CONSOLE = """
+-- The people who sign in to the console: only salted scrypt hashes of passwords (console/people.py).
+CREATE TABLE console_accounts (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL
+);
+-- Signed-in sessions, keyed by a SHA-256 of the cookie value (never the cookie itself).
+CREATE TABLE console_sessions (
+    digest TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX console_sessions_by_name ON console_sessions (name);
+-- Access saved in the console: one [agents.NAME] table per agent, as JSON (policy_store.py).
+CREATE TABLE policy_overrides (
+    agent TEXT PRIMARY KEY,
+    agent_table TEXT NOT NULL,
+    saved_by TEXT NOT NULL,
+    saved_at TEXT NOT NULL
+);
+-- One counter every save and reset bumps in the same transaction: replicas poll this one row to learn
+-- that the saved access changed, instead of reading every table.
+CREATE TABLE policy_overrides_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version BIGINT NOT NULL
+);
+INSERT INTO policy_overrides_version (id, version) VALUES (1, 0);
+"""
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -158,6 +190,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "audit chain", _AUDIT),
     Migration(2, "approvals, nonces, agent tokens, server keys", _GOVERNANCE),
     Migration(3, "webhook events, signing secrets, pending consents, partner grants", _EVENTS),
+    Migration(4, "console accounts and sessions, saved access with its version", _CONSOLE),
 )
 LATEST = MIGRATIONS[-1].version
 
