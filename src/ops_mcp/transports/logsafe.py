@@ -39,7 +39,8 @@ def install() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        if _ours(record.name):
+        # logging.makeLogRecord builds a record with no name and fills it in afterwards: not one of ours.
+        if isinstance(record.name, str) and _ours(record.name):
             _neutralise(record)
         return record
 
