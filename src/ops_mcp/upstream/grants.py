@@ -76,14 +76,7 @@ class SqliteGrantStore:
                 "SELECT company_id, sealed_refresh_token, updated_at FROM grants WHERE backend = ? AND connection = ?",
                 (backend, connection),
             ).fetchone()
-        if row is None:
-            return None
-        company_id, sealed, updated_at = row
-        try:
-            token = self._box.open(sealed, _purpose(backend, connection, company_id))
-        except SecretUnreadable as exc:
-            raise GrantUnreadable(f"the stored refresh token does not open: {exc}") from None
-        return StoredGrant(company_id, token, updated_at)
+        return None if row is None else open_grant(self._box, backend, connection, row)
 
     def put(self, backend: str, connection: str, grant: StoredGrant) -> None:
         sealed = self._box.seal(grant.refresh_token, _purpose(backend, connection, grant.company_id))
@@ -101,3 +94,13 @@ class SqliteGrantStore:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def open_grant(box: SecretBox, backend: str, connection: str, row: tuple[str, str, float]) -> StoredGrant:
+    """A stored ``(company_id, sealed_refresh_token, updated_at)`` row, its refresh token unsealed."""
+    company_id, sealed, updated_at = row
+    try:
+        token = box.open(sealed, _purpose(backend, connection, company_id))
+    except SecretUnreadable as exc:
+        raise GrantUnreadable(f"the stored refresh token does not open: {exc}") from None
+    return StoredGrant(company_id, token, updated_at)

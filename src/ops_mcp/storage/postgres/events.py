@@ -17,7 +17,7 @@ from ...authorization.stores import PendingAuthorizations
 from ...events.secrets import WebhookSecrets
 from ...events.store import RECENT_REJECTIONS, RETENTION_SECONDS, EventStore, StoredEvent
 from ...secretbox import SecretBox, SecretUnreadable
-from ...upstream.grants import GrantUnreadable, StoredGrant, _purpose
+from ...upstream.grants import StoredGrant, _purpose, open_grant
 from .database import Database, QmarkSession
 
 SETTLE_S = 1.0  # longer than any single-row insert takes to commit
@@ -182,14 +182,7 @@ class PostgresGrantStore:
             "SELECT company_id, sealed_refresh_token, updated_at FROM grants WHERE backend = %s AND connection = %s",
             (backend, connection),
         ).fetchone()
-        if row is None:
-            return None
-        company_id, sealed, updated_at = row
-        try:
-            token = self._box.open(sealed, _purpose(backend, connection, company_id))
-        except SecretUnreadable as exc:
-            raise GrantUnreadable(f"the stored refresh token does not open: {exc}") from None
-        return StoredGrant(company_id, token, updated_at)
+        return None if row is None else open_grant(self._box, backend, connection, row)
 
     def put(self, backend: str, connection: str, grant: StoredGrant) -> None:
         sealed = self._box.seal(grant.refresh_token, _purpose(backend, connection, grant.company_id))
