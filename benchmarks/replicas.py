@@ -18,19 +18,19 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 from . import audit_append, mcp_http, ops_internals
 from .configs import FULL_AGENT, WORK, bench_toml
 from .report import Row, Section
-from .sandbox_proc import Sandbox, free_port, ops_mcp_bin, stop, wait_http
+from .sandbox_proc import Sandbox
+from .servers import ops_http
 from .stats import Spread
 
 POSTGRES_URL = os.environ.get("OPS_MCP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -143,12 +143,13 @@ def _issue(config: Path, env: dict[str, str]) -> str:
 
 
 async def _load(urls: list[str], token: str, seconds: float) -> tuple[int, int]:
-    """(calls answered, errors) in ``seconds`` over ``SESSIONS_PER_REPLICA`` sessions per replica."""
+    """(calls answered, errors) in ``seconds`` over ``SESSIONS_PER_REPLICA`` sessions per replica (``urls``: the
+    replicas' ``/mcp`` endpoints)."""
     counts = {"done": 0, "errors": 0}
     samples: list[str] = []
     async with AsyncExitStack() as stack:  # sessions close after every task below has finished
         sessions = [
-            await stack.enter_async_context(mcp_http.session(f"{url}/mcp", token))
+            await stack.enter_async_context(mcp_http.session(url, token))
             for url in urls
             for _ in range(SESSIONS_PER_REPLICA)
         ]
@@ -196,36 +197,13 @@ def measure_throughput(levels: tuple[int, ...], seconds: float) -> dict[int, tup
             }
             token = _issue(config, env)
             for n in levels:
-                procs, urls = [], []
-                try:
-                    for i in range(n):
-                        port = free_port()
-                        log = (WORK / f"replica-{n}-{i}.log").open("wb")
-                        procs.append(
-                            subprocess.Popen(
-                                [
-                                    ops_mcp_bin(),
-                                    "serve",
-                                    "--transport",
-                                    "http",
-                                    "--port",
-                                    str(port),
-                                    "--config",
-                                    str(config),
-                                ],
-                                env=env,
-                                stdout=subprocess.DEVNULL,
-                                stderr=log,
-                            )
-                        )
-                        urls.append(f"http://127.0.0.1:{port}")
-                    for proc, replica in zip(procs, urls, strict=True):
-                        wait_http(f"{replica}/readyz", proc=proc)
+                with ExitStack() as replicas:
+                    urls = [
+                        replicas.enter_context(ops_http(config, env=env, name=f"replica-{n}-{i}")).url
+                        for i in range(n)
+                    ]
                     calls, errors = asyncio.run(_load(urls, token, seconds))
                     found[n] = (calls / seconds, errors)
-                finally:
-                    for proc in procs:
-                        stop(proc)
     _drop_keys(prefix)
     return found
 

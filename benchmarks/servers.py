@@ -60,7 +60,7 @@ class HttpServer:
         return self.proc.pid
 
 
-def ops_http(config: Path) -> HttpServer:
+def ops_http(config: Path, *, env: dict[str, str] | None = None, name: str = "ops-mcp-http") -> HttpServer:
     return HttpServer(
         lambda port: [
             ops_mcp_bin(),
@@ -72,7 +72,8 @@ def ops_http(config: Path) -> HttpServer:
             "--config",
             str(config),
         ],
-        name="ops-mcp-http",
+        env=env,
+        name=name,
     )
 
 
