@@ -113,3 +113,20 @@ async def test_refused_credentials_during_the_refresh_are_reported_to_the_operat
     )
     assert upstream.seen == ["tok1"]  # nothing was sent without a token
     assert "csecret-9f2e" not in repr(outcome)
+
+
+async def test_a_call_its_connection_can_never_serve_does_not_wait_for_the_budget(catalogue):
+    """A company-level operation on a partner-level connection is refused at once, even when the tenant's
+    budget is spent: it would wait a whole window for a slot only to send nothing."""
+    vt, upstream = VirtualTime(), Upstream(answer=lambda token, n: 200)
+    partner = Connection(name="partner", backend="remote", base_url=BASE, per_minute=1,
+                         oauth=OAuthCredentials("cid", "csecret-9f2e"))
+    client = UpstreamClient({}, catalogue=catalogue, transport=httpx.ASGITransport(upstream.app()), clock=vt.time,
+                            sleep=vt.sleep, rng=random.Random(2))
+    async with client:
+        spent = await client.call(partner, catalogue["remote"].endpoint("remote_list_countries"), {})
+        waited_before = list(vt.sleeps)
+        refused = await client.call(partner, catalogue["remote"].endpoint("remote_list_employments"), {})
+    assert spent.ok and upstream.seen == ["tok1"]  # the one request of this minute's budget
+    assert refused.error is not None and "partner-level (no company_id)" in refused.error.message
+    assert vt.sleeps == waited_before  # no wait for the next minute's slot

@@ -32,7 +32,7 @@ from .outcome import Answer, CallState
 from .pool import ClientPool
 from .ratelimit import BudgetExhausted, BudgetRegistry, HeaderReading, Ticket, read_headers
 from .request import PreparedRequest
-from .tokens import AuthError, TokenProvider
+from .tokens import AuthError, TokenProvider, credential_for
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,16 @@ class Attempts:
         profile = backend.profile
         self._budget = wiring.budgets.get(connection.effective_budget_key, profile.rate_limit, connection.per_minute)
         self._auth = BearerAuth(wiring.tokens, connection, self, token_kind)  # one refresh for all the attempts
+        self._token_kind = token_kind
         self._ticket: Ticket | None = None
         self._deadline: anyio.CancelScope | None = None
         self._sent_at = 0.0
 
     async def run(self) -> AttemptResult:
         try:
+            # A connection that cannot serve this kind of operation at all is refused before the budget: the
+            # call would wait for a slot (and hold up the tenant's other calls) only to send nothing.
+            credential_for(self._connection, self._token_kind)
             await self._take_slot()
             response = await self._send()
         except BudgetExhausted as exc:  # before the first leg, or before a resend after a 401
