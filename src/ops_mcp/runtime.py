@@ -7,6 +7,7 @@ built late (on the first call, see ``upstream/lazy.py``) so that start-up does n
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,8 +139,13 @@ class Runtime:
             self.state.close()
 
 
-def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
-    """Validate the configuration against the catalogue and assemble everything (fail closed)."""
+def build_runtime(settings: Settings, *, sandbox_app: Any = None,
+                  retry_sleep: Callable[[float], Awaitable[None]] | None = None) -> Runtime:
+    """Validate the configuration against the catalogue and assemble everything (fail closed).
+
+    ``retry_sleep``: the wait between an upstream call's attempts (backoff, a 429's or 503's Retry-After);
+    tests of what retries do, not of when, pass one that returns at once. Rate-budget pacing keeps real time.
+    """
     try:
         catalogue = catalogue_with(settings.extra_manifests())
     except (OSError, ValueError) as exc:
@@ -160,7 +166,7 @@ def build_runtime(settings: Settings, *, sandbox_app: Any = None) -> Runtime:
     coordination = _open_coordination(settings)
     grants = _grant_store(state, tenants)
     upstream = LazyUpstream(lambda: build_upstream(settings, catalogue, tenants, sandbox_app, tracing, grants,
-                                                   coordination))
+                                                   coordination, retry_sleep))
     # Every credential the deployment holds (connections; webhook signing secrets, also those registered
     # while it runs) by value, and every shape of credential its back ends and ops-mcp issue (profile token
     # prefixes, agent tokens…) by form.
@@ -223,7 +229,8 @@ def _grant_store(state: StateStore, tenants: Tenants) -> GrantStoreLike | None:
 
 def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants, sandbox_app: Any,
                    tracing: Tracing | None = None, grants: GrantStoreLike | None = None,
-                   coordination: Coordination | None = None) -> UpstreamClient:
+                   coordination: Coordination | None = None,
+                   retry_sleep: Callable[[float], Awaitable[None]] | None = None) -> UpstreamClient:
     import time
 
     from .upstream import ClientLimits, UpstreamClient
@@ -244,8 +251,9 @@ def build_upstream(settings: Settings, catalogue: dict[str, Manifest], tenants: 
     budgets = BudgetRegistry(time.time, limits.rate_window_s, limits.burst_fraction,
                              weights={name: agent.budget_weight for name, agent in settings.agents.items()},
                              shared=coordination.window if coordination is not None else None)
+    extra = {"sleep": retry_sleep} if retry_sleep is not None else {}
     return UpstreamClient(profiles, transport=transport, limits=limits, catalogue=catalogue, grants=grants,
-                          wrap_transport=tracing.http_transport if tracing else None, budgets=budgets)
+                          wrap_transport=tracing.http_transport if tracing else None, budgets=budgets, **extra)
 
 
 def _policies(settings: Settings, catalogue: dict[str, Manifest], tenants: Tenants) -> Policies:

@@ -17,7 +17,7 @@ from mcp import Client
 from ops_mcp.runtime import Runtime, build_runtime
 from ops_mcp.sandbox.embedded import embedded_sandbox_app
 from ops_mcp.transports.http import create_app
-from tests.support.loopback import serving
+from tests.support.loopback import mcp_http_client, serving
 from tests.support.runtime import TWO_TENANTS, settings_for
 
 CALL_TIMEOUT_S = 60  # a bound on a hang, not an expectation of speed
@@ -63,12 +63,13 @@ class CountingSandbox:
 
 
 def make_runtime(
-    state_dir: Path, agents: dict[str, dict], *, backends: dict | None = None, **extra: Any
+    state_dir: Path, agents: dict[str, dict], *, backends: dict | None = None, retry_sleep: Any = None,
+    **extra: Any
 ) -> tuple[Runtime, CountingSandbox]:
     # Two tenants per back end, as in the server tests: Acme/Globex (Remote), Northwind/Contoso (RemoteOps).
     settings = settings_for(state_dir, agents, backends=backends or TWO_TENANTS, **extra)
     sandbox = CountingSandbox(embedded_sandbox_app(settings.sandbox))
-    return build_runtime(settings, sandbox_app=sandbox), sandbox
+    return build_runtime(settings, sandbox_app=sandbox, retry_sleep=retry_sleep), sandbox
 
 
 class Driver:
@@ -132,7 +133,6 @@ def serve(runtime: Runtime, **options: Any) -> Iterator[Served]:
 
 
 def http_client(base: str, token: str | None, *, transport: str = "http", mode: str = "legacy") -> Client:
-    import httpx2
     from mcp.client.sse import sse_client
     from mcp.client.streamable_http import streamable_http_client
 
@@ -140,6 +140,6 @@ def http_client(base: str, token: str | None, *, transport: str = "http", mode: 
     if transport == "sse":
         return Client(sse_client(f"{base}/sse", headers=headers), mode=mode)
     return Client(
-        streamable_http_client(f"{base}/mcp", http_client=httpx2.AsyncClient(headers=headers, timeout=30)),
+        streamable_http_client(f"{base}/mcp", http_client=mcp_http_client(headers=headers)),
         mode=mode,
     )

@@ -27,6 +27,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from ops_mcp.events.secrets import SECRETS_FILE, WebhookSecrets
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.stdio import build_stdio_server
+from tests.support.runtime import no_wait
 from tests.support.waiting import eventually, eventually_sync
 
 from .recorder import record
@@ -200,7 +201,9 @@ def test_no_secret_reaches_results_logs_audit_or_metrics(tmp_path, canary, logs)
     calls = Counter()
 
     # 1. In process, both eras, with and without sandbox faults; tenants whose credentials fail.
-    runtime, sandbox = make_runtime(tmp_path / "inproc", AGENTS, backends=canary.backends(), sandbox=FAST)
+    # The faults phase is about what error answers say, not when retries happen: no backoff waits.
+    runtime, sandbox = make_runtime(tmp_path / "inproc", AGENTS, backends=canary.backends(), sandbox=FAST,
+                                    retry_sleep=no_wait)
     for mode, agents in (("legacy", SWEPT), ("2026-07-28", SWEPT[: volume(3, 1)])):
         for agent in agents:
             with driven(build_stdio_server(runtime, agent), mode) as driver:

@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from ops_mcp.transports.stdio import build_stdio_server
-from tests.support.runtime import ERAS, backend_state, request_count
+from tests.support.runtime import ERAS, backend_state, no_wait, request_count
 
 from .conftest import PEOPLE_OPS
 
@@ -147,7 +147,8 @@ async def test_burst_over_the_rate_limit_shows_no_429_to_the_agent(make_runtime)
 
 async def test_a_5xx_injected_write_happens_exactly_once(make_runtime):
     agents = {"dispatch": {"areas": {"remoteops.customers": "full"}, "connections": {"remoteops": "northwind"}}}
-    runtime = make_runtime(agents)
+    # About what the retries do (the outcomes), not their timing or pacing: no backoff waits, no rate limit.
+    runtime = make_runtime(agents, retry_sleep=no_wait, sandbox={"remoteops_rate_limit": 1_000_000})
     state = backend_state(runtime, "remoteops")
     server = build_stdio_server(runtime, "dispatch")
     async with Client(server, mode="legacy") as client:

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.lowlevel
+
 from ops_mcp.config import Settings
 from ops_mcp.runtime import Runtime, build_runtime
 
@@ -34,17 +36,18 @@ def settings_for(state_dir: Path, agents: dict[str, dict], *, backends: dict | N
 @contextmanager
 def runtime_factory(directory: Path, *, agents: dict[str, dict],
                     backends: dict | None = None) -> Iterator[Callable[..., Runtime]]:
-    """``make(agents=None, *, state_dir=None, sandbox_app=None, **settings)``: a runtime on the embedded
-    sandbox (``sandbox={...}`` keys as in ``[sandbox]``), in ``directory/state`` unless told otherwise.
-    Every runtime made is closed when the block ends."""
+    """``make(agents=None, *, state_dir=None, sandbox_app=None, retry_sleep=None, **settings)``: a runtime on
+    the embedded sandbox (``sandbox={...}`` keys as in ``[sandbox]``), in ``directory/state`` unless told
+    otherwise; ``retry_sleep=no_wait`` for tests of what retries do rather than when. Every runtime made is
+    closed when the block ends."""
     made: list[Runtime] = []
 
     def make(chosen: dict[str, dict] | None = None, *, state_dir: Path | None = None,
-             sandbox_app: Any = None, **settings: Any) -> Runtime:
+             sandbox_app: Any = None, retry_sleep: Any = None, **settings: Any) -> Runtime:
         settings = {key: value for key, value in settings.items() if value is not None}  # None: the default
         built = build_runtime(
             settings_for(state_dir or directory / "state", chosen or agents, backends=backends, **settings),
-            sandbox_app=sandbox_app,
+            sandbox_app=sandbox_app, retry_sleep=retry_sleep,
         )
         made.append(built)
         return built
@@ -54,6 +57,12 @@ def runtime_factory(directory: Path, *, agents: dict[str, dict],
     finally:
         for built in made:
             close(built)
+
+
+async def no_wait(seconds: float) -> None:
+    """An upstream retry wait that yields to the event loop and returns: the attempts happen in the same order
+    and with the same outcomes as with real backoff, without the seconds in between."""
+    await anyio.lowlevel.checkpoint()
 
 
 def close(runtime: Runtime) -> None:
