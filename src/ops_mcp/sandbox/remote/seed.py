@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from ops_mcp.sandbox.common.seed_copies import SeedCopies
 from ops_mcp.sandbox.remote.country_data import COUNTRIES, country_ref, currency_of, timezone_of
 from ops_mcp.sandbox.remote.credentials import PARTNER_CLIENT_IDS
 from ops_mcp.sandbox.remote.seed_hr import HR_COLLECTIONS, seed_hr
@@ -559,7 +560,13 @@ def bi_weekly_cycles(year: int, month: int) -> list[dict]:
     ]
 
 
+_COPIES = SeedCopies()
+
+
 def build_seed(seed: int, today: date) -> dict[str, dict[str, dict[str, Any]]]:
-    data = Seeder(seed, today).run()
-    seed_hr(seed, today, data)
-    return data
+    def seeded() -> dict[str, dict[str, dict[str, Any]]]:
+        data = Seeder(seed, today).run()
+        seed_hr(seed, today, data)
+        return data
+
+    return _COPIES.get((seed, today), seeded)  # a function of the two: copied when seeded again

@@ -10,6 +10,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from ops_mcp.sandbox.common.seed_copies import SeedCopies
 from ops_mcp.sandbox.remoteops import contracts, signing, workflow
 from ops_mcp.sandbox.remoteops.invoices import make_line, price_lines, work_order_lines
 from ops_mcp.sandbox.remoteops.seed_catalog import TENANTS
@@ -568,8 +569,18 @@ class _Seeder:
         return self.tenant
 
 
+_COPIES = SeedCopies()
+
+
 def seed_state(state: RemoteOpsState) -> None:
     day = state.settings.seed_date or state.clock.now().date()
-    anchor = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    for tenant_id, spec in TENANTS.items():
-        state.tenants[tenant_id] = _Seeder(state, tenant_id, spec, anchor).run()
+
+    def seeded() -> tuple[dict[str, Tenant], Any]:
+        anchor = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        tenants = {tenant_id: _Seeder(state, tenant_id, spec, anchor).run() for tenant_id, spec in TENANTS.items()}
+        return tenants, state.ids.rng.getstate()  # seeding draws runtime ids too (timeline entries)
+
+    # A function of the seed, the volume and the day alone: copied when the process seeds it again.
+    tenants, ids = _COPIES.get((state.settings.seed, state.settings.work_orders_per_tenant, day), seeded)
+    state.tenants.update(tenants)
+    state.ids.rng.setstate(ids)
