@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx2
 import mcp_types as t
 import pytest
 from mcp import Client
@@ -10,6 +9,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from ops_mcp.runtime import build_runtime
 from ops_mcp.transports.agent_auth import AgentTokenStore
+from tests.support.loopback import mcp_http_client
 
 from .ops_harness import HR_CONFIRM, requested_timeoff, served, settings_for, writes
 
@@ -33,7 +33,7 @@ async def test_elicitation_over_http(tmp_path, stateless, mode, expect_pending):
     token = AgentTokenStore(runtime.state_dir).issue("hr")
     args, _ = requested_timeoff(runtime)
     with served(runtime, stateless=stateless) as url:
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        http = mcp_http_client(token)
         async with Client(
             streamable_http_client(url, http_client=http), mode=mode, elicitation_callback=accept
         ) as client:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-import httpx2
 import mcp_types as t
 import pytest
 from mcp import Client, MCPError
@@ -21,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from ops_mcp.cli import approvals as approvals_cli
 from ops_mcp.config import AgentConfig
 from ops_mcp.transports.agent_auth import AgentTokenStore
+from tests.support.loopback import mcp_http_client
 
 from .ops_harness import ERAS, HR_CONFIRM, HR_PERSON, make_server, requested_timeoff, served, writes
 
@@ -169,7 +169,7 @@ async def test_an_agent_token_cannot_decide_on_the_approval_pages(make_runtime):
     token = AgentTokenStore(runtime.state_dir).issue("hr")
     with served(runtime, stateless=False) as url:
         page = url.removesuffix("/mcp") + f"/admin/approvals/{approval_id}"
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        async with mcp_http_client(token) as http:
             for target in (page, page + "/approve", page + "/decide"):
                 for form in ({"decision": "approve"}, {"action": "approve", "approve": "1"}):
                     await http.post(target, data=form)

@@ -10,9 +10,10 @@ from urllib.parse import quote
 
 import anyio
 import httpx
-import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+
+from tests.support.loopback import mcp_http_client
 
 
 def sign_in(page: Any, base: str, name: str, password: str, *, at: str = "/admin/") -> None:
@@ -43,7 +44,7 @@ def in_thread(job: Callable[[], Awaitable[Any]]) -> Any:
 
 
 def mcp_client(base: str, token: str, **options: Any) -> Client:
-    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    http = mcp_http_client(token)
     return Client(streamable_http_client(f"{base}/mcp", http_client=http), mode="legacy", **options)
 
 

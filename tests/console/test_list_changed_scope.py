@@ -11,13 +11,13 @@ import threading
 from typing import Any
 
 import anyio
-import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.subscriptions import ToolsListChanged
 
 from ops_mcp.server.agent_bus import AgentScopedBus
+from tests.support.loopback import mcp_http_client
 
 from .support import HttpSession, in_thread
 
@@ -45,7 +45,7 @@ class Listening:
             self.ready.set()
 
     async def _listen(self) -> None:
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+        http = mcp_http_client(self.token)
         client = Client(streamable_http_client(f"{self.base}/mcp", http_client=http), mode="2026-07-28")
         async with client as c, c.listen(tools_list_changed=True) as sub:
             assert sub.honored.tools_list_changed

@@ -69,13 +69,14 @@ def running(argv: list[str], *, cwd: Path, env: dict[str, str], ready_marker: st
 
 def wait_ready(base: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
+    with httpx.Client(timeout=2) as http:  # one client for every probe (httpx.get builds a TLS context each)
+        while time.monotonic() < deadline:
+            try:
+                if http.get(f"{base}/readyz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
     raise AssertionError(f"{base} never became ready")
 
 

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import httpx
-import httpx2
 import mcp_types as t
 import pytest
 from mcp import Client
@@ -22,7 +21,7 @@ from ops_mcp.runtime import build_runtime
 from ops_mcp.telemetry import configure_tracing
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.http import create_app
-from tests.support.loopback import free_port, serve_app
+from tests.support.loopback import free_port, mcp_http_client, serve_app
 
 from .conftest import BACKENDS
 
@@ -108,7 +107,7 @@ async def test_a_confirmed_write_over_http_is_one_trace_with_every_step(tmp_path
         return t.ElicitResult(action="accept", content={"confirm": True})
 
     with serve_app(create_app(runtime, host="127.0.0.1", port=port), port=port) as base:
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        http = mcp_http_client(token)
         transport = streamable_http_client(f"{base}/mcp", http_client=http)
         async with Client(transport, mode="legacy", elicitation_callback=accept) as client:
             result = await client.call_tool("remote_approve_timeoff", arguments)

@@ -14,7 +14,6 @@ import re
 import secrets
 import time
 
-import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -26,7 +25,7 @@ from ops_mcp.config import load_settings
 from ops_mcp.events.secrets import WebhookSecrets
 from tests.server_http._support import issue_token, serve
 from tests.server_http.test_webhooks_receiver import REMOTE_KEY, WHSEC, remote_headers
-from tests.support.hostile import INIT, auth, closed_by_server, raw_socket
+from tests.support.hostile import INIT, auth, closed_by_server, fresh_connections, raw_socket
 from tests.support.loopback import serve_app
 
 pytestmark = pytest.mark.anyio
@@ -80,16 +79,16 @@ def _jwt(key, kid: str) -> str:
 def test_a_hostile_kid_is_never_logged_raw_and_healthz_never_verifies(jwks_url, caplog):
     config, key, fetches = jwks_url
     caplog.set_level(logging.DEBUG)
-    with serve(config) as served:
-        good = httpx.post(served.base + "/mcp", json=INIT, headers=auth(_jwt(key, "k1")))
+    with serve(config) as served, fresh_connections() as http:
+        good = http.post(served.base + "/mcp", json=INIT, headers=auth(_jwt(key, "k1")))
         before = (len(fetches), len(caplog.records))
-        health = [httpx.get(served.base + "/healthz", headers={"Authorization": f"Bearer {_jwt(key, kid)}"})
+        health = [http.get(served.base + "/healthz", headers={"Authorization": f"Bearer {_jwt(key, kid)}"})
                   for kid in EVIL]
         health_cost = (len(fetches) - before[0],
                        [r for r in caplog.records[before[1]:] if r.name.startswith("ops_mcp.auth")])
-        refused = [httpx.post(served.base + "/mcp", json=INIT, headers=auth(_jwt(key, kid))) for kid in EVIL]
+        refused = [http.post(served.base + "/mcp", json=INIT, headers=auth(_jwt(key, kid))) for kid in EVIL]
         # Many unknown but plausible kids: the identity provider is asked again at most once a minute.
-        strangers = [httpx.post(served.base + "/mcp", json=INIT, headers=auth(_jwt(key, secrets.token_hex(8))))
+        strangers = [http.post(served.base + "/mcp", json=INIT, headers=auth(_jwt(key, secrets.token_hex(8))))
                      for _ in range(30)]
         fetched = len(fetches)
 
@@ -119,7 +118,7 @@ async def test_peer_chosen_text_in_headers_queries_and_webhooks_is_neutralised(h
     hr = issue_token(config, "hr")
     caplog.set_level(logging.DEBUG)
     forged = FORGED.encode()
-    with serve(config) as served:
+    with serve(config) as served, fresh_connections() as http:
         host = served.base.removeprefix("http://").encode()
         token = f"Bearer {hr}".encode() + b"\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream"
         # Header values may carry obs-text bytes: \x85 is NEL and \x9b is CSI once decoded as Latin-1.
@@ -138,9 +137,9 @@ async def test_peer_chosen_text_in_headers_queries_and_webhooks_is_neutralised(h
                  b"Connection: close\r\n\r\n{}"),
         ]
         body = json.dumps({"event_type": f"timeoff.requested\n{FORGED}\x1b[2J", "company_id": "c1"}).encode()
-        signed = httpx.post(served.base + "/webhooks/remote", content=body, headers=remote_headers(REMOTE_KEY, body))
+        signed = http.post(served.base + "/webhooks/remote", content=body, headers=remote_headers(REMOTE_KEY, body))
         # A tool name chosen by the agent.
-        named = httpx.post(served.base + "/mcp", headers={**auth(hr), "mcp-protocol-version": "2026-07-28",
+        named = http.post(served.base + "/mcp", headers={**auth(hr), "mcp-protocol-version": "2026-07-28",
                                                           "mcp-method": "tools/call"},
                            json={"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
                                "name": f"x\n{FORGED}", "arguments": {},
@@ -160,10 +159,10 @@ async def test_a_peer_cannot_multiply_log_lines(hostile_config, caplog):
     config = hostile_config()
     hr = issue_token(config, "hr")
     caplog.set_level(logging.INFO)
-    with serve(config) as served:
-        bad_origin = [httpx.post(served.base + "/mcp", json=INIT, headers={**auth(hr), "Origin": "http://evil.test"})
+    with serve(config) as served, fresh_connections() as http:
+        bad_origin = [http.post(served.base + "/mcp", json=INIT, headers={**auth(hr), "Origin": "http://evil.test"})
                       for _ in range(100)]
-        bad_token = [httpx.post(served.base + "/mcp", json=INIT, headers=auth("omcp_" + secrets.token_hex(8)))
+        bad_token = [http.post(served.base + "/mcp", json=INIT, headers=auth("omcp_" + secrets.token_hex(8)))
                      for _ in range(100)]
     by_logger: dict[str, int] = {}
     for record in caplog.records:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -23,6 +22,7 @@ from ops_mcp.cli import main
 from ops_mcp.sandbox.remote.credentials import SANDBOX_CREDENTIALS as REMOTE_CREDENTIALS
 from ops_mcp.sandbox.remoteops.credentials import SANDBOX_CREDENTIALS as REMOTEOPS_CREDENTIALS
 from ops_mcp.transports.http import free_port
+from tests.support.loopback import mcp_http_client
 from tests.support.waiting import eventually_sync
 
 OPS_MCP = str(Path(sys.executable).with_name("ops-mcp"))
@@ -102,11 +102,13 @@ class ServerProcess:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"ops-mcp exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
             try:
-                return httpx.get(f"{self.base}{probe}", timeout=2).status_code == 200
+                return http.get(f"{self.base}{probe}").status_code == 200
             except httpx.TransportError:
                 return False
 
-        if not eventually_sync(ready, timeout):
+        with httpx.Client(timeout=2) as http:  # one client for every probe (httpx.get builds a TLS context each)
+            became_ready = eventually_sync(ready, timeout)
+        if not became_ready:
             raise RuntimeError("ops-mcp did not become ready")
         return self
 
@@ -145,7 +147,7 @@ class ServerProcess:
 @asynccontextmanager
 async def http_session(base: str, token: str, *, mode: str = "legacy", timeout: float = 30):
     """One MCP session over streamable HTTP as an agent holding ``token``."""
-    client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+    client = mcp_http_client(token, timeout=timeout)
     async with client, Client(streamable_http_client(f"{base}/mcp", http_client=client), mode=mode) as session:
         yield session
 

@@ -190,11 +190,13 @@ def _wait_ready(replica: Replica) -> None:
         if replica.process.poll() is not None:
             raise RuntimeError(f"replica {replica.url} exited: {replica.log.read_text()[-2000:]}")
         try:
-            return httpx.get(f"{replica.url}/readyz", timeout=2).status_code == 200
+            return http.get(f"{replica.url}/readyz").status_code == 200
         except httpx.HTTPError:
             return False
 
-    if not eventually_sync(ready, timeout=120):
+    with httpx.Client(timeout=2) as http:  # one client for every probe (httpx.get builds a TLS context each time)
+        became_ready = eventually_sync(ready, timeout=120)
+    if not became_ready:
         raise RuntimeError(f"replica {replica.url} never became ready: {replica.log.read_text()[-2000:]}")
 
 

@@ -17,7 +17,7 @@ from ops_mcp.config import load_settings
 from ops_mcp.runtime import build_runtime
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.http import create_app
-from tests.support.loopback import serving
+from tests.support.loopback import mcp_http_client, serving
 
 # hr reads and approves time off; dispatch has RemoteOps areas only (so no Remote events); both on the
 # embedded sandbox. No confirmation rules: these tests are about transport, identity and events.
@@ -98,7 +98,7 @@ def mcp_client(base: str, token: str | None, *, transport: str = "http", mode: s
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if transport == "sse":
         return Client(sse_client(f"{base}/sse", headers=headers), mode=mode, **options)
-    client = http_client or httpx2.AsyncClient(headers=headers, timeout=30)
+    client = http_client or mcp_http_client(headers=headers)
     return Client(streamable_http_client(f"{base}/mcp", http_client=client), mode=mode, **options)
 
 

@@ -18,13 +18,22 @@ ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "appl
 MODERN = "2026-07-28"
 
 
+def fresh_connections(**options: Any) -> httpx.Client:
+    """An httpx client that opens a new connection for every request, as separate peers would — and, unlike
+    ``httpx.post``, builds its TLS context (~16 ms of reading the CA bundle) once, not once per request."""
+    return httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), **options)
+
+
+_PEER = fresh_connections(timeout=30)
+
+
 def auth(token: str) -> dict[str, str]:
     return {**ACCEPT, "Authorization": f"Bearer {token}"}
 
 
 def open_session(base: str, token: str) -> httpx.Response:
     """A handshake-era initialize: the response carries the new session's id when it is admitted."""
-    return httpx.post(base + "/mcp", json=INIT, headers=auth(token), timeout=30)
+    return _PEER.post(base + "/mcp", json=INIT, headers=auth(token))
 
 
 def legacy_call(base: str, token: str, session: str, method: str, params: dict[str, Any] | None = None,
@@ -33,7 +42,7 @@ def legacy_call(base: str, token: str, session: str, method: str, params: dict[s
     body: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
     if params is not None:
         body["params"] = params
-    return httpx.post(base + "/mcp", json=body, headers=headers, timeout=30)
+    return _PEER.post(base + "/mcp", json=body, headers=headers)
 
 
 def initialized(base: str, token: str) -> str:
@@ -42,7 +51,7 @@ def initialized(base: str, token: str) -> str:
     assert response.status_code == 200, response.text
     session = response.headers["mcp-session-id"]
     headers = {**auth(token), "mcp-session-id": session, "mcp-protocol-version": "2025-06-18"}
-    httpx.post(base + "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
+    _PEER.post(base + "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers)
     return session
 
 
