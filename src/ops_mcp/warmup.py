@@ -2,7 +2,7 @@
 
 The first call used to cost ~100-180 ms more than later ones: argument validation imports jsonschema,
 the upstream client imports httpx and httpcore and builds each back end's HTTP client (whose TLS context
-reads the CA bundle). Start-up must not pay for that (``tools/list`` never needs it), so a server starts
+reads the CA bundle), and the embedded sandbox seeds its data. Start-up must not pay for that (``tools/list`` never needs it), so a server starts
 this after it has answered its first ``tools/list`` over stdio, or once it is listening over HTTP: a
 host lists tools and then waits for its user, which is when this runs. A call that arrives first simply
 waits for the same work (the upstream client is built once, behind a lock).
@@ -21,6 +21,10 @@ def warm_up(runtime: Any) -> None:
     import jsonschema.validators  # noqa: F401  (argument validation, calls/validation.py)
 
     runtime.upstream.warm()
+    if runtime.sandbox_app is not None:  # the embedded sandbox seeds its data at first use: do it now
+        from .sandbox.embedded import prepare_sandbox
+
+        prepare_sandbox(runtime.sandbox_app)
 
 
 def start_warm_up(runtime: Any) -> threading.Thread:

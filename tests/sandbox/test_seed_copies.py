@@ -8,7 +8,7 @@ from datetime import date
 from ops_mcp.sandbox.common.seed_copies import SeedCopies
 from ops_mcp.sandbox.remote.seed import build_seed
 from ops_mcp.sandbox.remoteops.app import RemoteOpsSandboxSettings
-from ops_mcp.sandbox.remoteops.seed import seed_state
+from ops_mcp.sandbox.remoteops.seed import seed_tenants
 from ops_mcp.sandbox.remoteops.store import RemoteOpsState
 
 
@@ -28,8 +28,7 @@ def test_a_key_is_built_twice_at_most_and_each_copy_can_be_changed_alone():
 
 
 def _remoteops(day: date) -> tuple[str, str]:
-    state = RemoteOpsState(RemoteOpsSandboxSettings(seed_date=day))
-    seed_state(state)
+    state = RemoteOpsState(RemoteOpsSandboxSettings(seed_date=day), seed=seed_tenants)
     data = json.dumps({name: tenant.to_json() for name, tenant in state.tenants.items()}, sort_keys=True)
     return data, state.ids.new("wo")  # the next runtime id: seeding draws from the same stream
 
@@ -41,3 +40,16 @@ def test_a_copied_sandbox_is_the_seeded_one_down_to_the_next_runtime_id():
     assert _remoteops(date(2031, 3, 5)) != seeded  # a different day is seeded for itself
     remote = [json.dumps(build_seed(11, day), sort_keys=True, default=str) for _ in range(3)]
     assert remote[0] == remote[1] == remote[2]
+
+
+def test_an_emulator_seeds_at_its_first_request_or_when_prepared_not_when_built():
+    from ops_mcp.config import SandboxConfig
+    from ops_mcp.sandbox.embedded import embedded_sandbox_app, prepare_sandbox
+
+    app = embedded_sandbox_app(SandboxConfig())
+    remote, remoteops = app.state.remote.state.sandbox, app.state.remoteops.state.sandbox
+    assert remote._records is None and remoteops._tenants is None  # building the app seeded nothing
+    assert remote.company_by_slug("acme")["_slug"] == "acme"  # first use seeds
+    assert remoteops._tenants is None
+    prepare_sandbox(app)  # what a server's warm-up does
+    assert remoteops._tenants is not None and set(remoteops.tenants) == {"ten_northwind", "ten_contoso"}

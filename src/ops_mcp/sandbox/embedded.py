@@ -19,3 +19,13 @@ def embedded_sandbox_app(config: SandboxConfig | None = None) -> Any:
     from .app import create_sandbox_app
 
     return create_sandbox_app(sandbox_settings(config))
+
+
+def prepare_sandbox(app: Any) -> None:
+    """Seed every emulator of an embedded sandbox app now rather than at its first request (warm-up)."""
+    for name in EMULATORS:
+        emulator_app = getattr(getattr(app, "state", None), name, None)
+        state = getattr(getattr(emulator_app, "state", None), "sandbox", None)
+        prepare = getattr(state, "prepare", None)
+        if prepare is not None:
+            prepare()

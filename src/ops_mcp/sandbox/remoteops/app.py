@@ -17,7 +17,7 @@ from ops_mcp.sandbox.remoteops import calls, contracts, customers, inventory, in
 from ops_mcp.sandbox.remoteops.http import Operation, make_endpoint
 from ops_mcp.sandbox.remoteops.middleware import ApiHeadersMiddleware
 from ops_mcp.sandbox.remoteops.problems import injected_error_body, instance_of, problem_body
-from ops_mcp.sandbox.remoteops.seed import seed_state
+from ops_mcp.sandbox.remoteops.seed import seed_tenants
 from ops_mcp.sandbox.remoteops.settings import RemoteOpsSandboxSettings
 from ops_mcp.sandbox.remoteops.store import RemoteOpsState
 
@@ -51,10 +51,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_remoteops_app(settings: RemoteOpsSandboxSettings | None = None) -> Starlette:
     settings = settings or RemoteOpsSandboxSettings()
-    state = RemoteOpsState(settings)
-    if not state.load():
-        seed_state(state)
-        state.save()
+    state = RemoteOpsState(settings, seed=seed_tenants)  # loaded or seeded at first use
     app = Starlette(
         routes=[*_routes(state), *sandbox_routes(state)],
         middleware=[

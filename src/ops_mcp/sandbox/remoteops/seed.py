@@ -572,7 +572,8 @@ class _Seeder:
 _COPIES = SeedCopies()
 
 
-def seed_state(state: RemoteOpsState) -> None:
+def seed_tenants(state: RemoteOpsState) -> dict[str, Tenant]:
+    """The seeded tenants for ``state``'s settings and day (its runtime ids advance as seeding draws them)."""
     day = state.settings.seed_date or state.clock.now().date()
 
     def seeded() -> tuple[dict[str, Tenant], Any]:
@@ -582,5 +583,5 @@ def seed_state(state: RemoteOpsState) -> None:
 
     # A function of the seed, the volume and the day alone: copied when the process seeds it again.
     tenants, ids = _COPIES.get((state.settings.seed, state.settings.work_orders_per_tenant, day), seeded)
-    state.tenants.update(tenants)
     state.ids.rng.setstate(ids)
+    return tenants

@@ -9,7 +9,9 @@ import copy
 import json
 import random
 import sqlite3
+import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,12 +98,17 @@ class PendingDelivery:
 class RemoteOpsState(SandboxState):
     """Everything the emulator knows; `app.state.sandbox` of the RemoteOps app."""
 
-    def __init__(self, settings: RemoteOpsSandboxSettings) -> None:
+    def __init__(self, settings: RemoteOpsSandboxSettings,
+                 seed: Callable[[RemoteOpsState], dict[str, Tenant]] | None = None) -> None:
         super().__init__(faults=settings.faults)
         self.settings = settings
         self.clock: Clock = settings.clock or SystemClock()
         self.ids = IdFactory(random.Random(f"{settings.seed}:runtime"))
-        self.tenants: dict[str, Tenant] = {}
+        # The tenants are loaded (``db_path``) or seeded on first use, not when the app is built: a runtime
+        # that never calls RemoteOps (most CLI commands, most tests) does not pay ~80 ms of seeding for it.
+        self._seed = seed
+        self._tenants: dict[str, Tenant] | None = None if seed is not None else {}
+        self._seeding = threading.Lock()
         self.limiter = SlidingWindowLimiter(settings.rate_limit, settings.window_seconds, self.clock)
         self.idempotency = IdempotencyStore(settings.idempotency_ttl_seconds, self.clock)
         self.paginator = Paginator(f"cursor:{settings.seed}".encode(), self.clock, settings.cursor_ttl_seconds)
@@ -110,21 +117,41 @@ class RemoteOpsState(SandboxState):
         # Side effects by kind ("work_order.created", "stock_movement", …) for exactly-once tests.
         self.effects: Counter[str] = Counter()
 
+    @property
+    def tenants(self) -> dict[str, Tenant]:
+        tenants = self._tenants
+        return tenants if tenants is not None else self._load_or_seed()
+
     def tenant(self, tenant_id: str) -> Tenant:
         return self.tenants[tenant_id]
 
+    def prepare(self) -> None:
+        """Load or seed the tenants now (a server's warm-up does this while it waits for its first call)."""
+        self.tenants  # noqa: B018 - the property does the work
+
+    def _load_or_seed(self) -> dict[str, Tenant]:
+        with self._seeding:  # the warm-up thread and the first request may both get here
+            if self._tenants is None:
+                loaded = self.load()
+                if loaded is not None:
+                    self._tenants = loaded
+                else:
+                    assert self._seed is not None
+                    self._tenants = self._seed(self)
+                    self.save()
+            return self._tenants
+
     # -- persistence ---------------------------------------------------------------------------
-    def load(self) -> bool:
+    def load(self) -> dict[str, Tenant] | None:
+        """The tenants saved in ``db_path``; None when there is no file or nothing in it."""
         path = self.settings.db_path
         if not path:
-            return False
+            return None
         with sqlite3.connect(path) as db:
             db.execute("CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
             rows = db.execute("SELECT body FROM tenants").fetchall()
-        for (body,) in rows:
-            tenant = Tenant.from_json(json.loads(body))
-            self.tenants[tenant.id] = tenant
-        return bool(rows)
+        tenants = [Tenant.from_json(json.loads(body)) for (body,) in rows]
+        return {tenant.id: tenant for tenant in tenants} or None
 
     def save(self) -> None:
         path = self.settings.db_path
