@@ -69,17 +69,29 @@ class RequestLogMiddleware:
         for name, value in scope.get("headers", []):
             if name.lower() == b"idempotency-key":
                 key = value.decode("latin-1")
-        status_holder = {"status": 500}
+        status = 500
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self.state.requests.append(RequestRecord(scope.get("method", ""), path, status, key))
 
         async def watch(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
+                status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                # Before the last byte leaves: a client that has its answer finds the request in the log
+                # (over a real socket it could otherwise read the log before this task appended to it).
+                record()
             await send(message)
 
         try:
             await self.app(scope, receive, watch)
         finally:
-            self.state.requests.append(RequestRecord(scope.get("method", ""), path, status_holder["status"], key))
+            record()  # no complete answer (a dropped connection, an error): recorded all the same
 
 
 def sandbox_routes(state: Any) -> list[Route]:
