@@ -41,7 +41,8 @@ run: $(RUN_STAMP)
 	$(BIN)/ops-mcp run --config $(CONFIG)$(if $(PORT), --port $(PORT))
 
 # Writes nothing tracked: figures are recorded only by `make reliability-report` and `make soak`.
-# One pytest worker per core (a test module stays on one worker, so its shared fixtures are built once).
+# One pytest worker per core plus one (tests/conftest.py; a test module stays on one worker, so its shared
+# fixtures are built once).
 # Compiled modules are cached in the (ignored) __pycache__ folders even where the environment says not to:
 # every ops-mcp subprocess the suite starts would otherwise compile the whole package again.
 test: export PYTHONDONTWRITEBYTECODE =
