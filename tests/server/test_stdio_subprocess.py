@@ -120,9 +120,19 @@ def test_stdio_lines_of_any_length_over_pipes(config):
     assert server.returncode == 0
 
 
+def test_a_call_in_flight_when_the_host_closes_stdin_is_answered(config):
+    """A host that writes a call and closes its end of the pipe at once still gets the call's result."""
+    requests = "\n".join([_initialize(), INITIALIZED, _call(2, page_size=2)]) + "\n"
+    done = subprocess.run([_ops_mcp(), "serve", "--transport", "stdio", "--agent", "people-ops",
+                           "--config", str(config)], input=requests.encode(), capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    answers = {m["id"]: m for m in map(json.loads, done.stdout.splitlines()) if "id" in m}
+    assert len(answers[2]["result"]["structuredContent"]["employments"]) == 2, answers
+
+
 def test_stdio_from_a_regular_file(config, tmp_path):
-    """stdin redirected from a file is no pipe: the SDK's own transport serves it. The file ends at once, so a
-    call still running at that end may be answered with the SDK's "Connection closed" instead of its result."""
+    """stdin redirected from a file is read to its end at once; the call still running then is answered with
+    its result before the server stops (the SDK's own transport cut it off, or answered "Connection closed")."""
     requests = tmp_path / "requests.jsonl"
     requests.write_text("\n".join([_initialize(), INITIALIZED, _call(2, page_size=2)]) + "\n")
     with open(requests, "rb") as stdin:
@@ -131,8 +141,32 @@ def test_stdio_from_a_regular_file(config, tmp_path):
     assert done.returncode == 0, done.stderr
     answers = {m["id"]: m for m in map(json.loads, done.stdout.splitlines()) if "id" in m}
     assert answers[1]["result"]["serverInfo"]["name"] == "ops-mcp"
-    call = answers[2]
-    if "result" in call:
-        assert len(call["result"]["structuredContent"]["employments"]) == 2
-    else:
-        assert call["error"]["message"] == "Connection closed", call
+    assert len(answers[2]["result"]["structuredContent"]["employments"]) == 2, answers
+
+
+def test_a_host_gone_during_a_confirmation_is_not_waited_for(tmp_path):
+    """After stdin ends the server answers what it owes — but it does not wait for the reply to its own
+    question (the elicitation asking for a yes), which a host that has gone will never send."""
+    from ops_mcp.config import load_settings
+    from ops_mcp.runtime import build_runtime
+    from ops_mcp.transports.stdio_pipes import EOF_GRACE_S
+    from tests.support.runtime import close
+    from tests.support.seed import requested_timeoff
+
+    path = tmp_path / "ops-mcp.toml"
+    path.write_text(CONFIG + '\n[agents.hr]\nareas = { "remote.timeoff" = "full" }\nconfirm = ["remote.timeoff"]\n'
+                    'confirm_via = "client"\n')
+    runtime = build_runtime(load_settings(path))  # the same seed and day as the server's sandbox
+    args, _ = requested_timeoff(runtime)
+    close(runtime)
+    initialize = json.loads(_initialize())
+    initialize["params"]["capabilities"] = {"elicitation": {}}
+    approve = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+               "params": {"name": "remote_approve_timeoff", "arguments": args}}
+    requests = "\n".join([json.dumps(initialize), INITIALIZED, json.dumps(approve)]) + "\n"
+    # A server that waited out its grace period for an answer that cannot come would overrun this bound.
+    done = subprocess.run([_ops_mcp(), "serve", "--transport", "stdio", "--agent", "hr", "--config", str(path)],
+                          input=requests.encode(), capture_output=True, timeout=EOF_GRACE_S * 2 / 3)
+    messages = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0, done.stderr
+    assert [m.get("method") for m in messages if "method" in m] == ["elicitation/create"], messages

@@ -5,8 +5,12 @@ more (``anyio.wrap_file``): three thread round trips per call, each waking the e
 self-pipe — ~30% of a stdio call's samples in benchmarks/PROFILE.md. When stdin and stdout are pipes,
 sockets or terminals, this reads and writes them with asyncio's pipe transports instead: a line is read
 when the loop's selector says it is there, a reply is written straight to the descriptor (and only
-waits when the reader is slow). Anything else (a regular file redirected to stdin, Windows, a stream
-that is not the process's own) keeps the SDK's transport.
+waits when the reader is slow). A regular file redirected to stdin is read in a worker thread, a chunk
+at a time. Anything else (stdout redirected to a regular file, Windows, a stream that is not the
+process's own) keeps the SDK's transport.
+
+When stdin ends, the requests already read are answered before the session closes (within
+``EOF_GRACE_S``): a host that closes stdin, or a file of requests, does not cut off calls in flight.
 
 The SDK's protection stays: fd 0 reads the null device and fd 1 points at stderr while serving (a stray
 ``print`` misses the wire), using the SDK's own claim; both are restored on exit, and so are the
@@ -22,7 +26,7 @@ import os
 import stat
 import sys
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import mcp_types as types
@@ -36,17 +40,26 @@ READ_CHUNK = 1 << 16
 MAX_LINE_BYTES = 64 << 20
 
 
+# After stdin ends, how long the requests already read may take to be answered before the server stops.
+EOF_GRACE_S = 30.0
+
+
+def _streamable(mode: int) -> bool:
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+
+
 def pipes_usable() -> bool:
-    """Whether fd 0 and fd 1 are descriptors asyncio's pipe transports accept (not regular files)."""
+    """Whether fd 0 is a pipe, socket, terminal or regular file and fd 1 a descriptor asyncio's pipe
+    transports accept (not a regular file)."""
     if sys.platform == "win32":
         return False
     try:
         if sys.stdin.buffer.fileno() != 0 or sys.stdout.buffer.fileno() != 1:
             return False  # replaced streams (a test harness): not ours to claim
-        modes = os.fstat(0).st_mode, os.fstat(1).st_mode
+        stdin_mode, stdout_mode = os.fstat(0).st_mode, os.fstat(1).st_mode
     except (AttributeError, OSError, ValueError):
         return False
-    return all(stat.S_ISFIFO(m) or stat.S_ISSOCK(m) or stat.S_ISCHR(m) for m in modes)
+    return (_streamable(stdin_mode) or stat.S_ISREG(stdin_mode)) and _streamable(stdout_mode)
 
 
 @contextlib.asynccontextmanager
@@ -63,13 +76,18 @@ async def pipe_stdio(after_listing: Callable[[], object] | None = None) -> Async
     read_transport: asyncio.BaseTransport | None = None
     write_transport: asyncio.WriteTransport | None = None
     try:
-        reader = asyncio.StreamReader(limit=READ_CHUNK * 2, loop=loop)
-        read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
+        reader: _Readable
+        if stat.S_ISREG(os.fstat(stdin.fileno()).st_mode):
+            reader = _FileReader(stdin.fileno())  # asyncio has no transport for regular files
+        else:
+            reader = asyncio.StreamReader(limit=READ_CHUNK * 2, loop=loop)
+            read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
         drain = _Drain()
         write_transport, _ = await loop.connect_write_pipe(lambda: drain, stdout)
         read_stream_writer, read_stream = create_context_streams[SessionMessage | Exception](0)
         write_stream, write_stream_reader = create_context_streams[SessionMessage](0)
         listing = _FirstListing(after_listing)
+        answers = _Outstanding()
 
         async def stdin_reader() -> None:
             async with read_stream_writer:
@@ -82,7 +100,12 @@ async def pipe_stdio(after_listing: Callable[[], object] | None = None) -> Async
                         await read_stream_writer.send(exc)
                         continue
                     listing.read(message)
+                    answers.read(message)
                     await read_stream_writer.send(SessionMessage(message))
+                # stdin has ended (the host is done, or a file of requests is read to its end): the requests
+                # already read are answered before the session closes, instead of being cut off.
+                with anyio.move_on_after(EOF_GRACE_S):
+                    await answers.settled()
 
         async def stdout_writer(transport: asyncio.WriteTransport) -> None:
             async with write_stream_reader:
@@ -91,6 +114,7 @@ async def pipe_stdio(after_listing: Callable[[], object] | None = None) -> Async
                     transport.write(json.encode() + b"\n")
                     await drain.wait()
                     listing.written(session_message.message)
+                    answers.written(session_message.message)
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(stdin_reader)
@@ -108,7 +132,60 @@ async def pipe_stdio(after_listing: Callable[[], object] | None = None) -> Async
                 release()
 
 
-async def _lines(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+class _Readable(Protocol):
+    async def read(self, n: int) -> bytes: ...
+
+
+class _FileReader:
+    """stdin redirected from a regular file: read in a worker thread, a chunk at a time."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    async def read(self, n: int) -> bytes:
+        return await anyio.to_thread.run_sync(os.read, self._fd, n)
+
+
+class _Outstanding:
+    """Whether the session still owes the client answers it can give: the requests read from stdin that are
+    neither answered nor cancelled, unless the server is itself waiting on the client (an elicitation, say),
+    which a client that has closed stdin will never answer."""
+
+    def __init__(self) -> None:
+        self._owed: set[Any] = set()  # the client's requests
+        self._asked: set[Any] = set()  # the server's requests to the client
+        self._done = anyio.Event()
+        self._done.set()
+
+    def read(self, message: Any) -> None:
+        if isinstance(message, types.JSONRPCRequest):
+            self._owed.add(message.id)
+        elif isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
+            self._asked.discard(message.id)
+        elif getattr(message, "method", None) == "notifications/cancelled":
+            params = getattr(message, "params", None)
+            self._owed.discard(params.get("requestId") if isinstance(params, dict) else None)
+        self._update()
+
+    def written(self, message: Any) -> None:
+        if isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
+            self._owed.discard(message.id)
+        elif isinstance(message, types.JSONRPCRequest):
+            self._asked.add(message.id)
+        self._update()
+
+    def _update(self) -> None:
+        done = not self._owed or bool(self._asked)
+        if done and not self._done.is_set():
+            self._done.set()
+        elif not done and self._done.is_set():
+            self._done = anyio.Event()
+
+    async def settled(self) -> None:
+        await self._done.wait()
+
+
+async def _lines(reader: _Readable) -> AsyncIterator[bytes]:
     """Newline-terminated lines (a last unterminated one too), however long, as bytes."""
     pending = bytearray()
     skipping = False  # inside a line that exceeded MAX_LINE_BYTES
