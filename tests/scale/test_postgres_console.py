@@ -9,7 +9,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -85,12 +86,13 @@ def test_console_accounts_and_sessions_are_shared_by_two_replicas(migrated_url, 
 
 
 def edit_reaches_the_other_replica(
-    one: Runtime, two: Runtime, *, ready: Callable[[], bool] = lambda: True, then_reset: bool = False
+    one: Runtime, two: Runtime, *, ready: Callable[[], bool] = lambda: True, then_reset: bool = False,
+    reset: Callable[[], bool] | None = None,
 ) -> None:
     """An admin on ``one`` gives people-ops Time off; its open session on ``two`` hears tools/list_changed
     and its tool list there, and a new session's, shows the Time off tools. ``ready`` holds once both
-    replicas serve and listen for news. ``then_reset``: the edit is then dropped in the database (what
-    ``ops-mcp policy reset`` does) and the session on ``two`` hears that its TOML access is back."""
+    replicas serve and listen for news. ``then_reset``: the edit is then dropped (``reset``; by default
+    only in the database) and the session on ``two`` hears that its TOML access is back."""
     password = create_account(one.store.console_store(), "dana", "admin")
     token = one.store.agent_tokens().issue("people-ops")
     timeoff = timeoff_tools(one)
@@ -109,7 +111,7 @@ def edit_reaches_the_other_replica(
         if then_reset:
             with ListChangedWatch(second.url, token) as watch:
                 assert timeoff <= watch.before
-                assert one.store.policy_overrides().forget("people-ops")
+                assert (reset or (lambda: one.store.policy_overrides().forget("people-ops")))()
                 watch.go()
             assert watch.after is not None and not watch.after & timeoff, watch.error
             assert two.policies["people-ops"].level("remote.timeoff") == "off"  # the TOML's again
@@ -127,8 +129,11 @@ def test_access_saved_or_reset_on_one_replica_reaches_the_agent_on_another_throu
         close(two)
 
 
-def test_with_redis_a_saved_edit_is_fanned_out_at_once(migrated_url, redis_target, tmp_path):
-    """The database is polled only every hour here, so only the Redis message can tell the other replica."""
+@contextmanager
+def redis_replicas(migrated_url: str, redis_target: tuple[str, str], tmp_path: Path,
+                   *names: str) -> Iterator[tuple[list[Runtime], Callable[[], bool]]]:
+    """Runtimes named ``names`` on one database and one Redis, the database polled only every hour (so only a
+    Redis message can tell a replica of a change), and "two replicas listen for news"."""
     import redis
 
     url, prefix = redis_target
@@ -136,8 +141,7 @@ def test_with_redis_a_saved_edit_is_fanned_out_at_once(migrated_url, redis_targe
         "coordination": {"redis_url": url, "key_prefix": prefix},
         "server": {"limits": {"revocation_poll_seconds": 3600.0}},
     }
-    one = replica(migrated_url, tmp_path / "one", **extra)
-    two = replica(migrated_url, tmp_path / "two", **extra)
+    runtimes = [replica(migrated_url, tmp_path / name, **extra) for name in names]
     client = redis.Redis.from_url(url)
     channel = f"{prefix}:events"
 
@@ -146,11 +150,29 @@ def test_with_redis_a_saved_edit_is_fanned_out_at_once(migrated_url, redis_targe
         return int(dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)) >= 2
 
     try:
-        edit_reaches_the_other_replica(one, two, ready=both_listen)
+        yield runtimes, both_listen
     finally:
         client.close()
-        close(one)
-        close(two)
+        for runtime in runtimes:
+            close(runtime)
+
+
+def test_with_redis_a_saved_edit_is_fanned_out_at_once(migrated_url, redis_target, tmp_path):
+    with redis_replicas(migrated_url, redis_target, tmp_path, "one", "two") as ((one, two), both_listen):
+        edit_reaches_the_other_replica(one, two, ready=both_listen)
+
+
+def test_with_redis_policy_reset_is_fanned_out_at_once(migrated_url, redis_target, tmp_path):
+    """What ``ops-mcp policy reset`` does, from a process of its own (a runtime that serves nothing): only its
+    Redis message can tell the replicas that the TOML access applies again."""
+    from ops_mcp.cli.policy import reset_access
+
+    with redis_replicas(migrated_url, redis_target, tmp_path, "one", "two", "cli") as ((one, two, cli), ready):
+        edit_reaches_the_other_replica(
+            one, two, ready=ready, then_reset=True,
+            reset=lambda: reset_access(cli, cli.store.policy_overrides(), "people-ops"),
+        )
+        assert not reset_access(cli, cli.store.policy_overrides(), "people-ops")  # nothing left to drop
 
 
 def test_saved_access_is_polled_with_one_small_query_at_most_once_per_interval(migrated_url):

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from .common import add_config, config_of, load_settings_or_exit, open_state_or_exit
+from .common import add_config, config_of, load_settings_or_exit, open_state_or_exit, tell_replicas
 
 
 def register(sub: Any) -> None:
@@ -78,17 +78,4 @@ def cmd_agents(args: argparse.Namespace) -> int:
 def _tell_replicas(settings: Any, agent: str) -> None:
     """With Redis, every replica closes what the old token holds open at once (they also find out at their next
     poll of the token store, within ``revocation_poll_seconds``)."""
-    if settings.coordination.redis_url is None:
-        return
-    import anyio
-
-    from ..coordination import open_coordination
-
-    async def publish() -> None:
-        coordination = open_coordination(settings)
-        try:
-            await coordination.publish_revoked(agent)
-        finally:
-            await coordination.aclose()
-
-    anyio.run(publish)
+    tell_replicas(settings, lambda coordination: coordination.publish_revoked(agent))

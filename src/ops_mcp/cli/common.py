@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..config import Settings
+    from ..coordination import Coordination
     from ..runtime import Runtime
     from ..storage import StateStore
 
@@ -135,3 +137,22 @@ def require_agent(runtime: Runtime, agent: str | None, *, why: str = "stdio") ->
     if agent not in runtime.policies:
         raise fail(f"unknown agent {agent!r} in {where_config(runtime.settings)}; configured agents: {known}")
     return agent
+
+
+def tell_replicas(settings: Settings, news: Callable[[Coordination], Awaitable[None]]) -> None:
+    """With Redis (``[coordination] redis_url``), publish ``news`` to every replica now; without it there is
+    nobody to tell at once (replicas find a change at their next poll of the state store)."""
+    if settings.coordination.redis_url is None:
+        return
+    import anyio
+
+    from ..coordination import open_coordination
+
+    async def publish() -> None:
+        coordination = open_coordination(settings)
+        try:
+            await news(coordination)
+        finally:
+            await coordination.aclose()
+
+    anyio.run(publish)

@@ -2,17 +2,21 @@
 
 ``export`` prints the policy in force — the TOML's agents with the console's saved edits applied (those
 win, see ``policy_store.py``) — as ``[agents.NAME]`` tables to paste into ops-mcp.toml. ``reset AGENT``
-drops an agent's saved edits, so its TOML table applies again (at the next start; a running server
-picks it up too when it polls the state store).
+drops an agent's saved edits, so its TOML table applies again: running servers pick it up when they poll
+the state store, and with Redis every replica hears it at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .common import add_config, config_of, load_runtime
+from .common import add_config, config_of, load_runtime, tell_replicas
+
+if TYPE_CHECKING:
+    from ..policy_store import PolicyOverrides
+    from ..runtime import Runtime
 
 
 def register(sub: Any) -> None:
@@ -36,7 +40,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
     runtime = load_runtime(config_of(args))
     overrides = runtime.overrides or runtime.store.policy_overrides()
     if args.policy_command == "reset":
-        if not overrides.forget(args.agent):
+        if not reset_access(runtime, overrides, args.agent):
             print(f"ops-mcp: {args.agent!r} has no saved console edits", file=sys.stderr)
             return 1
         print(f"dropped the console edits of {args.agent}; its TOML table applies again", file=sys.stderr)
@@ -61,3 +65,17 @@ def cmd_policy(args: argparse.Namespace) -> int:
     )
     sys.stdout.write(agents_toml(tables, header))
     return 0
+
+
+def reset_access(runtime: Runtime, overrides: PolicyOverrides, agent: str) -> bool:
+    """Drop ``agent``'s console edits (False: it had none). With Redis, every replica applies the TOML access
+    at once, and sessions there hear that their tool list changed; an agent the console created is removed."""
+    from ..coordination.policies import policy_news
+    from ..policy_store import toml_policy
+
+    if not overrides.forget(agent):
+        return False
+    configured = runtime.settings.agents.get(agent)
+    news = policy_news(toml_policy(agent, configured, runtime.catalogue, runtime.tenants)) if configured else None
+    tell_replicas(runtime.settings, lambda coordination: coordination.publish_policy(agent, news))
+    return True
