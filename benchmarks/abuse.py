@@ -28,7 +28,7 @@ from ops_mcp.config import load_settings
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.http import free_port
 
-from .sandbox_proc import ops_mcp_bin
+from .servers import ops_http_argv
 
 CONFIG = """
 [storage]
@@ -90,16 +90,7 @@ def main() -> None:
     hr, nobody = store.issue("hr"), store.issue("nobody")
     port = free_port()
     server = subprocess.Popen(
-        [
-            ops_mcp_bin(),
-            "serve",
-            "--transport",
-            "http",
-            "--port",
-            str(port),
-            "--config",
-            str(directory / "ops-mcp.toml"),
-        ],
+        ops_http_argv(directory / "ops-mcp.toml", port),
         stderr=subprocess.DEVNULL,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (args.nofile, args.nofile)),
     )

@@ -60,21 +60,13 @@ class HttpServer:
         return self.proc.pid
 
 
+def ops_http_argv(config: Path, port: int) -> list[str]:
+    """``ops-mcp serve`` over HTTP on ``port`` (every HTTP figure, and the abuse run, start it this way)."""
+    return [ops_mcp_bin(), "serve", "--transport", "http", "--port", str(port), "--config", str(config)]
+
+
 def ops_http(config: Path, *, env: dict[str, str] | None = None, name: str = "ops-mcp-http") -> HttpServer:
-    return HttpServer(
-        lambda port: [
-            ops_mcp_bin(),
-            "serve",
-            "--transport",
-            "http",
-            "--port",
-            str(port),
-            "--config",
-            str(config),
-        ],
-        env=env,
-        name=name,
-    )
+    return HttpServer(lambda port: ops_http_argv(config, port), env=env, name=name)
 
 
 def peer_http(peer_python: Path, sandbox_url: str) -> HttpServer:

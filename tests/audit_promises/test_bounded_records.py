@@ -12,6 +12,7 @@ import anyio
 import pytest
 from mcp import Client
 
+from tests.support.audit_queue import writers_give_up_while_the_store_is_stalled
 from tests.support.runtime import make_server
 from tests.support.waiting import eventually
 
@@ -86,23 +87,13 @@ async def test_another_agents_tools_list_is_not_starved_by_a_flood(make_runtime)
 
 
 async def test_a_record_waiting_for_room_is_stored_even_when_its_call_is_cancelled(tmp_path):
-    from ops_mcp.audit import AuditRecord, AuditStore
+    from ops_mcp.audit import AuditStore
 
     store = AuditStore(tmp_path / "audit.sqlite3", capacity=1)
     lock = sqlite3.connect(tmp_path / "audit.sqlite3", isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")
     try:
-        async with anyio.create_task_group() as tasks:
-            for i in range(3):  # one taken by the stalled writer, one queued, one waiting for room
-                tasks.start_soon(
-                    lambda i=i: store.write(AuditRecord(agent=f"a{i}", tool="t", decision="allowed"))
-                )
-
-            async def full() -> bool:
-                return store.backlog == 1
-
-            assert await eventually(full)
-            tasks.cancel_scope.cancel()  # every caller gives up
+        await writers_give_up_while_the_store_is_stalled(store)
         lock.execute("ROLLBACK")
         assert store.count() == 3 and store.verify().ok
     finally:

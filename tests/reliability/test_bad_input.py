@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from ops_mcp.catalogue import load_catalogue
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.stdio import build_stdio_server
+from tests.support.hostile import ACCEPT, INIT
 from tests.support.runtime import ACME
 
 from .recorder import record
@@ -322,17 +323,6 @@ def test_malformed_arguments_through_the_discovery_meta_tool(rig) -> None:
 
 # -- raw JSON-RPC over HTTP: what no SDK client would send ---------------------------------------------------
 
-ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "1"},
-    },
-}
 
 
 def _message(response: httpx.Response) -> dict | None:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from ops_mcp.server.discovery import CALL, DESCRIBE, SEARCH
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.stdio import build_stdio_server
+from tests.support.hostile import ACCEPT, INIT
 from tests.support.runtime import ACME
 
 from .recorder import record
@@ -337,17 +338,6 @@ def test_a_tenant_bound_agent_cannot_read_or_change_another_tenants_objects(rig)
 
 # -- over HTTP ------------------------------------------------------------------------------------------
 
-ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
 CALL_LIST = {
     "jsonrpc": "2.0",
     "id": 2,

@@ -27,6 +27,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from ops_mcp.events.secrets import SECRETS_FILE, WebhookSecrets
 from ops_mcp.transports.agent_auth import AgentTokenStore
 from ops_mcp.transports.stdio import build_stdio_server
+from tests.support.hostile import INIT
 from tests.support.runtime import no_wait
 from tests.support.waiting import eventually, eventually_sync
 
@@ -308,23 +309,13 @@ def test_no_secret_reaches_results_logs_audit_or_metrics(tmp_path, canary, logs)
                     path,
                 )
             metrics_bytes = len(http.get("/metrics").content)
-            init = {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "x", "version": "1"},
-                },
-            }
             for label, credential in bogus.items():
                 for response in (
-                    http.post("/mcp", json=init, headers={"Authorization": f"Bearer {credential}"}),
+                    http.post("/mcp", json=INIT, headers={"Authorization": f"Bearer {credential}"}),
                     http.get("/sse", headers={"Authorization": f"Bearer {credential}"}),
                     http.post(
                         "/mcp",
-                        json=init,
+                        json=INIT,
                         headers={
                             "Authorization": "Basic " + base64.b64encode(f"hr:{credential}".encode()).decode()
                         },

@@ -165,18 +165,8 @@ def _start(directory: Path, config: Path, env: dict[str, str], index: int) -> Re
     port = free_port()
     log = directory / f"replica-{index}.log"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ops_mcp.cli",
-            "serve",
-            "--transport",
-            "http",
-            "--port",
-            str(port),
-            "--config",
-            str(config),
-        ],
+        [sys.executable, "-m", "ops_mcp.cli", "serve", "--transport", "http", "--port", str(port), "--config",
+         str(config)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),

@@ -24,6 +24,17 @@ def secret_key(monkeypatch: pytest.MonkeyPatch) -> str:
     return key
 
 
+@pytest.fixture
+def two_replicas(migrated_url, tmp_path):
+    """Two replicas' state stores on one database (each its own pool), closed after the test."""
+    a, b = open_state(settings(migrated_url, tmp_path)), open_state(settings(migrated_url, tmp_path))
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
 def settings(url: str, tmp_path) -> Settings:
     return Settings(storage={"url": url, "dir": str(tmp_path / "state")})
 
@@ -179,37 +190,29 @@ def test_audit_verify_command_reads_the_chain_in_postgres(migrated_url, tmp_path
 # -- governance state shared between replicas --------------------------------------------------------------
 
 
-def test_an_approval_is_redeemed_once_across_replicas(migrated_url, tmp_path):
-    a, b = open_state(settings(migrated_url, tmp_path)), open_state(settings(migrated_url, tmp_path))
-    try:
-        asked = a.approvals().create("ops-bot", "remote_approve_timeoff", "h" * 64, "Approve time off?")
-        assert (
-            b.approvals().create("ops-bot", "remote_approve_timeoff", "h" * 64, "Approve time off?").id
-            == asked.id
-        )
-        b.approvals().decide(asked.id, approve=True, by="alice")
-        first = a.approvals().redeem(asked.id, "ops-bot", "remote_approve_timeoff", "h" * 64)
-        second = b.approvals().redeem(asked.id, "ops-bot", "remote_approve_timeoff", "h" * 64)
-        assert (first.ok, second.ok, second.reason) == (True, False, "used")
-        assert a.approvals().use_nonce("n1", 9e12) is True
-        assert b.approvals().use_nonce("n1", 9e12) is False  # a replay on another replica
-    finally:
-        a.close()
-        b.close()
+def test_an_approval_is_redeemed_once_across_replicas(two_replicas):
+    a, b = two_replicas
+    asked = a.approvals().create("ops-bot", "remote_approve_timeoff", "h" * 64, "Approve time off?")
+    assert (
+        b.approvals().create("ops-bot", "remote_approve_timeoff", "h" * 64, "Approve time off?").id
+        == asked.id
+    )
+    b.approvals().decide(asked.id, approve=True, by="alice")
+    first = a.approvals().redeem(asked.id, "ops-bot", "remote_approve_timeoff", "h" * 64)
+    second = b.approvals().redeem(asked.id, "ops-bot", "remote_approve_timeoff", "h" * 64)
+    assert (first.ok, second.ok, second.reason) == (True, False, "used")
+    assert a.approvals().use_nonce("n1", 9e12) is True
+    assert b.approvals().use_nonce("n1", 9e12) is False  # a replay on another replica
 
 
-def test_a_token_revoked_on_one_replica_is_refused_by_another(migrated_url, tmp_path):
-    a, b = open_state(settings(migrated_url, tmp_path)), open_state(settings(migrated_url, tmp_path))
-    try:
-        token = a.agent_tokens().issue("ops-bot")
-        other = a.agent_tokens().issue("hr-bot")
-        assert b.agent_tokens().agent_for(token) == "ops-bot"
-        assert a.agent_tokens().revoke("ops-bot") is True
-        assert b.agent_tokens().agent_for(token) is None
-        assert b.agent_tokens().agent_for(other) == "hr-bot"
-    finally:
-        a.close()
-        b.close()
+def test_a_token_revoked_on_one_replica_is_refused_by_another(two_replicas):
+    a, b = two_replicas
+    token = a.agent_tokens().issue("ops-bot")
+    other = a.agent_tokens().issue("hr-bot")
+    assert b.agent_tokens().agent_for(token) == "ops-bot"
+    assert a.agent_tokens().revoke("ops-bot") is True
+    assert b.agent_tokens().agent_for(token) is None
+    assert b.agent_tokens().agent_for(other) == "hr-bot"
 
 
 def test_secrets_are_sealed_at_rest_with_a_key_kept_elsewhere(migrated_url, tmp_path, monkeypatch):
@@ -250,45 +253,37 @@ def test_postgres_storage_without_a_secret_key_says_how_to_make_one(migrated_url
         build_runtime(settings(migrated_url, tmp_path))
 
 
-def test_events_are_deduplicated_by_delivery_across_replicas(migrated_url, tmp_path):
-    a, b = open_state(settings(migrated_url, tmp_path)), open_state(settings(migrated_url, tmp_path))
-    try:
-        first = dict(
-            backend="remote",
-            event_id="d1",
-            tenant=None,
-            type="timeoff.updated",
-            area="remote.timeoff",
-            occurred_at=None,
-            payload={"id": "t1"},
-        )
-        assert a.events().add(**first) is True
-        assert b.events().add(**first) is False
-        assert b.events().add(**{**first, "event_id": "d2"}) is True
-        found = a.events().query([("remote.timeoff", None)], types=["timeoff.*"])
-        assert [e.event_id for e in found] == ["d2", "d1"]
-        for _ in range(3):
-            b.events().reject("remote", "signature", "bad signature", remote_addr="10.0.0.1")
-        assert a.events().rejection_totals()[0]["count"] == 3
-    finally:
-        a.close()
-        b.close()
+def test_events_are_deduplicated_by_delivery_across_replicas(two_replicas):
+    a, b = two_replicas
+    first = dict(
+        backend="remote",
+        event_id="d1",
+        tenant=None,
+        type="timeoff.updated",
+        area="remote.timeoff",
+        occurred_at=None,
+        payload={"id": "t1"},
+    )
+    assert a.events().add(**first) is True
+    assert b.events().add(**first) is False
+    assert b.events().add(**{**first, "event_id": "d2"}) is True
+    found = a.events().query([("remote.timeoff", None)], types=["timeoff.*"])
+    assert [e.event_id for e in found] == ["d2", "d1"]
+    for _ in range(3):
+        b.events().reject("remote", "signature", "bad signature", remote_addr="10.0.0.1")
+    assert a.events().rejection_totals()[0]["count"] == 3
 
 
-def test_a_consent_is_claimed_once_whichever_replica_gets_the_callback(migrated_url, tmp_path):
-    a, b = open_state(settings(migrated_url, tmp_path)), open_state(settings(migrated_url, tmp_path))
-    try:
-        a.pending_authorizations().add("state-xyz", "remote", "acme", "https://ops/cb", 600)
-        claimed = b.pending_authorizations().take("state-xyz", "remote")
-        assert claimed is not None and claimed.connection == "acme"
-        assert a.pending_authorizations().take("state-xyz", "remote") is None  # once
-        b.pending_authorizations().finish("state-xyz", "connected", "ok")
-        assert a.pending_authorizations().get("state-xyz").outcome == "connected"  # type: ignore[union-attr]
-        db: Database = a.db  # type: ignore[attr-defined]
-        assert "state-xyz" not in str(db.execute("SELECT * FROM pending_authorizations").fetchall())
-    finally:
-        a.close()
-        b.close()
+def test_a_consent_is_claimed_once_whichever_replica_gets_the_callback(two_replicas):
+    a, b = two_replicas
+    a.pending_authorizations().add("state-xyz", "remote", "acme", "https://ops/cb", 600)
+    claimed = b.pending_authorizations().take("state-xyz", "remote")
+    assert claimed is not None and claimed.connection == "acme"
+    assert a.pending_authorizations().take("state-xyz", "remote") is None  # once
+    b.pending_authorizations().finish("state-xyz", "connected", "ok")
+    assert a.pending_authorizations().get("state-xyz").outcome == "connected"  # type: ignore[union-attr]
+    db: Database = a.db  # type: ignore[attr-defined]
+    assert "state-xyz" not in str(db.execute("SELECT * FROM pending_authorizations").fetchall())
 
 
 def test_group_commits_from_several_writers_interleave_without_a_fork(migrated_url, tmp_path):

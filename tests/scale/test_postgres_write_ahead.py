@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import anyio
 import pytest
 from mcp import Client
 
@@ -21,6 +20,7 @@ from ops_mcp.runtime import build_runtime
 from ops_mcp.secretbox import KEY_ENV, new_key
 from ops_mcp.storage import open_state
 from tests.audit_promises.conftest import AGENTS, gated_sandbox
+from tests.support.audit_queue import writers_give_up_while_the_store_is_stalled
 from tests.support.hostile import held_call
 from tests.support.runtime import ONE_TENANT, make_server
 from tests.support.seed import requested_timeoff
@@ -148,26 +148,13 @@ def test_postgres_rows_are_scrubbed_and_bounded_like_the_embedded_ones(migrated_
 async def test_a_stalled_postgres_keeps_the_queue_bounded_and_loses_no_record(migrated_url, tmp_path):
     import psycopg
 
-    from ops_mcp.audit import AuditRecord
-    from tests.support.waiting import eventually
-
     state = open_state(pg_settings(migrated_url, tmp_path))
     store = state.audit()
     store.capacity = 1
     lock = psycopg.connect(migrated_url)
     lock.execute("SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE")  # another replica holds the head
     try:
-        async with anyio.create_task_group() as tasks:
-            for i in range(3):  # one taken by the stalled writer, one queued, one waiting for room
-                tasks.start_soon(
-                    lambda i=i: store.write(AuditRecord(agent=f"a{i}", tool="t", decision="allowed"))
-                )
-
-            async def full() -> bool:
-                return store.backlog == 1
-
-            assert await eventually(full)
-            tasks.cancel_scope.cancel()  # every caller gives up
+        await writers_give_up_while_the_store_is_stalled(store)
         lock.rollback()
         assert store.count() == 3 and store.verify().ok
     finally:

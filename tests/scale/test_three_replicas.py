@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.server_http._support import mcp_client
+from tests.support.hostile import ACCEPT, INIT
 
 from .replicas import TOOL, Deployment, deployment
 
@@ -189,17 +190,6 @@ async def test_redis_going_away_mid_load_brings_no_429_storm_and_no_crash(
         proxy.cut()
 
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 async def test_a_revoked_agents_open_stream_on_another_replica_closes_at_once(
