@@ -48,8 +48,8 @@ def test_an_emulator_seeds_at_its_first_request_or_when_prepared_not_when_built(
 
     app = embedded_sandbox_app(SandboxConfig())
     remote, remoteops = app.state.remote.state.sandbox, app.state.remoteops.state.sandbox
-    assert remote._records is None and remoteops._tenants is None  # building the app seeded nothing
+    assert not remote.seeded.built and not remoteops.loaded_tenants.built  # building the app seeded nothing
     assert remote.company_by_slug("acme")["_slug"] == "acme"  # first use seeds
-    assert remoteops._tenants is None
+    assert remote.seeded.built and not remoteops.loaded_tenants.built
     prepare_sandbox(app)  # what a server's warm-up does
-    assert remoteops._tenants is not None and set(remoteops.tenants) == {"ten_northwind", "ten_contoso"}
+    assert remoteops.loaded_tenants.built and set(remoteops.tenants) == {"ten_northwind", "ten_contoso"}

@@ -9,9 +9,10 @@ client instead of making a second one.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from ..once import BuiltOnFirstUse
 
 if TYPE_CHECKING:
     from ..catalogue.models import Endpoint
@@ -23,19 +24,15 @@ if TYPE_CHECKING:
 
 class LazyUpstream:
     def __init__(self, factory: Callable[[], UpstreamClient]) -> None:
-        self._factory = factory
-        self._client: UpstreamClient | None = None
-        self._building = threading.Lock()
+        self._once = BuiltOnFirstUse(factory)
+
+    @property
+    def _client(self) -> UpstreamClient | None:
+        return self._once.value
 
     @property
     def client(self) -> UpstreamClient:
-        client = self._client
-        if client is None:
-            with self._building:
-                if self._client is None:
-                    self._client = self._factory()
-                client = self._client
-        return client
+        return self._once.get()
 
     def warm(self) -> None:
         """Build the client and what its first request needs (any thread; see ``warmup.py``)."""
@@ -43,7 +40,7 @@ class LazyUpstream:
 
     @property
     def built(self) -> bool:
-        return self._client is not None
+        return self._once.built
 
     @property
     def stats(self) -> UpstreamStats | None:
@@ -64,6 +61,7 @@ class LazyUpstream:
         return await self.client.request_json(connection, method, path, params=params)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        client = self._client
+        if client is not None:
+            await client.aclose()
+            self._once.forget()

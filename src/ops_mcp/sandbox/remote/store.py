@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, overload
 
+from ops_mcp.once import BuiltOnFirstUse
 from ops_mcp.sandbox.common import SandboxState
 from ops_mcp.sandbox.remote.seed import COLLECTIONS, build_seed
 from ops_mcp.sandbox.remote.settings import RemoteSandboxSettings
@@ -53,8 +53,7 @@ class AuthorizationCode:
 class RemoteState(SandboxState):
     settings: RemoteSandboxSettings = field(default_factory=RemoteSandboxSettings)
     # The records, by collection: seeded at first use (see ``data``), not when the app is built.
-    _records: dict[str, dict[str, dict[str, Any]]] | None = field(default=None, repr=False)
-    _seeding: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    seeded: BuiltOnFirstUse[dict[str, dict[str, dict[str, Any]]]] = field(init=False, repr=False)
     access_tokens: dict[str, IssuedToken] = field(default_factory=dict)
     refresh_tokens: dict[str, IssuedToken] = field(default_factory=dict)
     authorization_codes: dict[str, AuthorizationCode] = field(default_factory=dict)
@@ -89,30 +88,26 @@ class RemoteState(SandboxState):
     def now_iso(self) -> str:
         return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
+    def __post_init__(self) -> None:
+        self.seeded = BuiltOnFirstUse(lambda: build_seed(self.settings.seed, self.today))
+
     @property
     def data(self) -> dict[str, dict[str, dict[str, Any]]]:
         """The records by collection; seeded on first use, so a runtime that never calls Remote (most CLI
         commands, most tests) does not pay ~27 ms of seeding for it."""
-        records = self._records
-        if records is None:
-            with self._seeding:  # a server's warm-up thread and its first request may both get here
-                if self._records is None:
-                    self._records = build_seed(self.settings.seed, self.today)
-                records = self._records
-        return records
+        return self.seeded.get()
 
     @data.setter
     def data(self, records: dict[str, dict[str, dict[str, Any]]]) -> None:
-        self._records = records
+        self.seeded.set(records)
 
     def prepare(self) -> None:
         """Seed now (a server's warm-up does this while it waits for its first call)."""
-        self.data  # noqa: B018 - the property does the work
+        self.seeded.get()
 
     def reset(self) -> None:
         """Back to the seeded data (tokens, counters and events cleared too)."""
-        with self._seeding:
-            self._records = None  # seeded again at first use
+        self.seeded.forget()  # seeded again at first use
         # Ids of records created at run time are deterministic too (a second stream, so they never
         # collide with seeded ones).
         self.id_rng = random.Random(f"{self.settings.seed}:runtime")

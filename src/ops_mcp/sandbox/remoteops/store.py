@@ -9,12 +9,12 @@ import copy
 import json
 import random
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ops_mcp.once import BuiltOnFirstUse
 from ops_mcp.sandbox.common.clock import Clock, SystemClock
 from ops_mcp.sandbox.common.delivery import WebhookDeliverer
 from ops_mcp.sandbox.common.requests_log import SandboxState
@@ -107,8 +107,7 @@ class RemoteOpsState(SandboxState):
         # The tenants are loaded (``db_path``) or seeded on first use, not when the app is built: a runtime
         # that never calls RemoteOps (most CLI commands, most tests) does not pay ~80 ms of seeding for it.
         self._seed = seed
-        self._tenants: dict[str, Tenant] | None = None if seed is not None else {}
-        self._seeding = threading.Lock()
+        self.loaded_tenants = BuiltOnFirstUse(self._load_or_seed)
         self.limiter = SlidingWindowLimiter(settings.rate_limit, settings.window_seconds, self.clock)
         self.idempotency = IdempotencyStore(settings.idempotency_ttl_seconds, self.clock)
         self.paginator = Paginator(f"cursor:{settings.seed}".encode(), self.clock, settings.cursor_ttl_seconds)
@@ -119,27 +118,22 @@ class RemoteOpsState(SandboxState):
 
     @property
     def tenants(self) -> dict[str, Tenant]:
-        tenants = self._tenants
-        return tenants if tenants is not None else self._load_or_seed()
+        return self.loaded_tenants.get()
 
     def tenant(self, tenant_id: str) -> Tenant:
         return self.tenants[tenant_id]
 
     def prepare(self) -> None:
         """Load or seed the tenants now (a server's warm-up does this while it waits for its first call)."""
-        self.tenants  # noqa: B018 - the property does the work
+        self.loaded_tenants.get()
 
     def _load_or_seed(self) -> dict[str, Tenant]:
-        with self._seeding:  # the warm-up thread and the first request may both get here
-            if self._tenants is None:
-                loaded = self.load()
-                if loaded is not None:
-                    self._tenants = loaded
-                else:
-                    assert self._seed is not None
-                    self._tenants = self._seed(self)
-                    self.save()
-            return self._tenants
+        loaded = self.load()
+        if loaded is not None or self._seed is None:
+            return loaded or {}
+        seeded = self._seed(self)
+        self.save(seeded)
+        return seeded
 
     # -- persistence ---------------------------------------------------------------------------
     def load(self) -> dict[str, Tenant] | None:
@@ -153,13 +147,14 @@ class RemoteOpsState(SandboxState):
         tenants = [Tenant.from_json(json.loads(body)) for (body,) in rows]
         return {tenant.id: tenant for tenant in tenants} or None
 
-    def save(self) -> None:
+    def save(self, tenants: dict[str, Tenant] | None = None) -> None:
+        """Write ``tenants`` (by default the state's own) to ``db_path``, when there is one."""
         path = self.settings.db_path
         if not path:
             return
         with sqlite3.connect(path) as db:
             db.execute("CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
-            for tenant in self.tenants.values():
+            for tenant in (tenants if tenants is not None else self.tenants).values():
                 db.execute("INSERT OR REPLACE INTO tenants (id, body) VALUES (?, ?)",
                            (tenant.id, json.dumps(tenant.to_json())))
 
