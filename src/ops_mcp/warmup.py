@@ -1,8 +1,8 @@
 """What the first tool call would otherwise load, loaded in a background thread once the server is idle.
 
 The first call used to cost ~100-180 ms more than later ones: argument validation imports jsonschema,
-the upstream client imports httpx and httpcore and builds each back end's HTTP client (whose TLS context
-reads the CA bundle), and the embedded sandbox seeds its data. Start-up must not pay for that (``tools/list`` never needs it), so a server starts
+the upstream client imports httpx and builds each back end's HTTP client, a TLS context reads the CA
+bundle, and the embedded sandbox seeds its data. Start-up must not pay for that (``tools/list`` never needs it), so a server starts
 this after it has answered its first ``tools/list`` over stdio, or once it is listening over HTTP: a
 host lists tools and then waits for its user, which is when this runs. A call that arrives first simply
 waits for the same work (the upstream client is built once, behind a lock).
@@ -21,6 +21,10 @@ def warm_up(runtime: Any) -> None:
     import jsonschema.validators  # noqa: F401  (argument validation, calls/validation.py)
 
     runtime.upstream.warm()
+    if any(t.connection.base_url.startswith("https:") for t in runtime.tenants.all()):
+        from .upstream.network import verifying_tls
+
+        verifying_tls()  # the CA bundle (~16 ms), read once per process; plain-http back ends never need it
     if runtime.sandbox_app is not None:  # the embedded sandbox seeds its data at first use: do it now
         from .sandbox.embedded import prepare_sandbox
 

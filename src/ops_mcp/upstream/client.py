@@ -128,7 +128,7 @@ class UpstreamClient:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def warm(self) -> None:
-        """Make each back end's HTTP client now (its TLS context loads the CA bundle: ~30 ms)."""
+        """Make each back end's HTTP client now (httpx's client and transport objects: a few ms each)."""
         for backend in self._backends:
             self._pool.client(backend)
 

@@ -1,4 +1,9 @@
-"""The HTTP transport for real back ends: httpx's, with a cheaper "is this idle connection still open?".
+"""The HTTP transport for real back ends: ``http1.Http1Transport``, or httpx's where proxies are configured.
+
+Proxies come from the environment (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``, with ``NO_PROXY``) as httpx
+reads them; only httpx's own transport speaks to a proxy, so with any of them set ops-mcp keeps it.
+
+httpx's transport, where it is used, gets a cheaper "is this idle connection still open?":
 
 Before every request it sends and after every response, httpcore's pool asks each idle connection whether
 its socket has become readable (the server closed it). httpcore's anyio stream answers by looking the raw
@@ -30,7 +35,23 @@ def verifying_tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def network_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+def proxies_configured() -> bool:
+    """Whether the environment names a proxy httpx would use (``trust_env``, its default)."""
+    import urllib.request
+
+    return any(scheme in ("http", "https", "all") for scheme in urllib.request.getproxies())
+
+
+def network_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    """The transport to real back ends: ``Http1Transport``, or httpx's own where a proxy is configured."""
+    if proxies_configured():
+        return httpx_transport(limits)
+    from .http1 import Http1Transport
+
+    return Http1Transport(limits, verifying_tls, lambda: httpx_transport(limits))
+
+
+def httpx_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
     """``httpx.AsyncHTTPTransport(limits=limits)`` whose connections answer "is readable" cheaply."""
     transport = httpx.AsyncHTTPTransport(limits=limits, verify=verifying_tls())
     cheap_idle_checks(transport)

@@ -15,7 +15,7 @@ import anyio
 import httpx
 
 from .connection import Connection
-from .network import cheap_idle_checks, network_transport
+from .network import cheap_idle_checks, network_transport, proxies_configured
 from .request import PreparedRequest
 
 USER_AGENT = "ops-mcp/0.1"
@@ -41,15 +41,17 @@ class ClientPool:
         client = self._clients.get(backend)
         if client is None:
             transport = self._transport
-            if self._wrap_transport is not None:  # one pool per back end, as httpx would make by itself
-                transport = self._wrap_transport(transport or network_transport(self._limits))
+            if transport is None and (self._wrap_transport is not None or not proxies_configured()):
+                transport = network_transport(self._limits)  # one pool per back end, as httpx would make
+            if self._wrap_transport is not None and transport is not None:
+                transport = self._wrap_transport(transport)  # tracing: a client span around every attempt
             client = httpx.AsyncClient(
                 transport=transport,
                 limits=self._limits,
                 headers={"user-agent": USER_AGENT},
                 follow_redirects=False,
             )
-            if transport is None:  # httpx's own transport (proxies from the environment included)
+            if transport is None:  # httpx's own transport, for the proxies the environment names
                 cheap_idle_checks(getattr(client, "_transport", None))
             self._clients[backend] = client
         return client
