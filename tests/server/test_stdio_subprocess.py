@@ -170,3 +170,34 @@ def test_a_host_gone_during_a_confirmation_is_not_waited_for(tmp_path):
     messages = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0, done.stderr
     assert [m.get("method") for m in messages if "method" in m] == ["elicitation/create"], messages
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_stdout_to_the_null_device_or_a_terminal(config, loop):
+    """libuv aborts the process when its pipe transport is given a character device (exit status 134): on
+    uvloop, terminals and ``/dev/null`` are read and written in a worker thread instead, and a call in flight
+    when stdin ends is still answered, as over pipes."""
+    import os
+    import pty
+
+    requests = ("\n".join([_initialize(), INITIALIZED, _call(2, page_size=2)]) + "\n").encode()
+    argv = [_ops_mcp(), "serve", "--transport", "stdio", "--agent", "people-ops", "--config", str(config)]
+    env = {**os.environ, "OPS_MCP_EVENT_LOOP": loop}
+    done = subprocess.run(argv, input=requests, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+
+    controller, terminal = pty.openpty()
+    try:
+        server = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=terminal, stderr=subprocess.PIPE, env=env)
+        os.close(terminal)
+        assert server.stdin is not None
+        server.stdin.write(requests)
+        server.stdin.close()
+        shown = b""
+        while b'"id":2' not in shown.replace(b" ", b""):
+            shown += os.read(controller, 65536)  # the terminal's echo of the answers, as they come
+        assert server.wait(timeout=120) == 0
+    finally:
+        os.close(controller)
+    assert b"employments" in shown

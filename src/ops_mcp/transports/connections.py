@@ -158,7 +158,10 @@ def uvicorn_config(app: Any, limits: ServerLimits, *, host: str, port: int, **op
     """The uvicorn configuration ops-mcp runs with: guarded connections, bounded headers, short keep-alive."""
     import uvicorn
 
+    from ..eventloop import uvicorn_loop
+
     options.setdefault("log_level", "info")
+    options.setdefault("loop", uvicorn_loop())
     return uvicorn.Config(
         app, host=host, port=port, http=guarded_protocol(limits), access_log=False, lifespan="on",
         timeout_keep_alive=limits.keep_alive_seconds, h11_max_incomplete_event_size=limits.max_header_bytes,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import anyio
 
+from ..eventloop import anyio_backend_options
 from ..runtime import Runtime
 from ..server.governed import GovernedServer
 from ..warmup import start_warm_up
@@ -29,7 +30,7 @@ def run_stdio(runtime: Runtime, agent: str) -> int:
         finally:
             await runtime.aclose()
 
-    anyio.run(main)
+    anyio.run(main, backend_options=anyio_backend_options())
     return 0
 
 

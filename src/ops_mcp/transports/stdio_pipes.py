@@ -6,8 +6,9 @@ self-pipe — ~30% of a stdio call's samples in benchmarks/PROFILE.md. When stdi
 sockets or terminals, this reads and writes them with asyncio's pipe transports instead: a line is read
 when the loop's selector says it is there, a reply is written straight to the descriptor (and only
 waits when the reader is slow). A regular file redirected to stdin is read in a worker thread, a chunk
-at a time. Anything else (stdout redirected to a regular file, Windows, a stream that is not the
-process's own) keeps the SDK's transport.
+at a time, and so are terminals and ``/dev/null`` on uvloop (libuv's pipe transport aborts on a
+character device; stdout is then written in a worker thread too). Anything else (stdout redirected to a
+regular file, Windows, a stream that is not the process's own) keeps the SDK's transport.
 
 When stdin ends, the requests already read are answered before the session closes (within
 ``EOF_GRACE_S``): a host that closes stdin, or a file of requests, does not cut off calls in flight.
@@ -62,6 +63,14 @@ def pipes_usable() -> bool:
     return (_streamable(stdin_mode) or stat.S_ISREG(stdin_mode)) and _streamable(stdout_mode)
 
 
+def _in_a_thread(fd: int, loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``fd`` is read or written in a worker thread rather than through the loop's pipe transports:
+    a regular file (asyncio has no transport for one), and on uvloop a character device (a terminal,
+    ``/dev/null``), on which libuv's pipe transport aborts the process."""
+    mode = os.fstat(fd).st_mode
+    return stat.S_ISREG(mode) or (stat.S_ISCHR(mode) and type(loop).__module__.startswith("uvloop"))
+
+
 @contextlib.asynccontextmanager
 async def pipe_stdio(after_listing: Callable[[], object] | None = None) -> AsyncIterator[tuple[Any, Any]]:
     """Like ``mcp.server.stdio.stdio_server()``: (read stream, write stream) of ``SessionMessage``.
@@ -77,13 +86,20 @@ async def pipe_stdio(after_listing: Callable[[], object] | None = None) -> Async
     write_transport: asyncio.WriteTransport | None = None
     try:
         reader: _Readable
-        if stat.S_ISREG(os.fstat(stdin.fileno()).st_mode):
-            reader = _FileReader(stdin.fileno())  # asyncio has no transport for regular files
+        if _in_a_thread(stdin.fileno(), loop):
+            os.set_blocking(stdin.fileno(), True)
+            reader = _ThreadReader(stdin.fileno())
         else:
             reader = asyncio.StreamReader(limit=READ_CHUNK * 2, loop=loop)
             read_transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), stdin)
-        drain = _Drain()
-        write_transport, _ = await loop.connect_write_pipe(lambda: drain, stdout)
+        writer: _Writable
+        if _in_a_thread(stdout.fileno(), loop):
+            os.set_blocking(stdout.fileno(), True)
+            writer = _ThreadWriter(stdout.fileno())
+        else:
+            drain = _Drain()
+            write_transport, _ = await loop.connect_write_pipe(lambda: drain, stdout)
+            writer = _PipeWriter(write_transport, drain)
         read_stream_writer, read_stream = create_context_streams[SessionMessage | Exception](0)
         write_stream, write_stream_reader = create_context_streams[SessionMessage](0)
         listing = _FirstListing(after_listing)
@@ -107,18 +123,17 @@ async def pipe_stdio(after_listing: Callable[[], object] | None = None) -> Async
                 with anyio.move_on_after(EOF_GRACE_S):
                     await answers.settled()
 
-        async def stdout_writer(transport: asyncio.WriteTransport) -> None:
+        async def stdout_writer() -> None:
             async with write_stream_reader:
                 async for session_message in write_stream_reader:
                     json = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
-                    transport.write(json.encode() + b"\n")
-                    await drain.wait()
+                    await writer.write(json.encode() + b"\n")
                     listing.written(session_message.message)
                     answers.written(session_message.message)
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(stdin_reader)
-            tasks.start_soon(stdout_writer, write_transport)
+            tasks.start_soon(stdout_writer)
             yield read_stream, write_stream
     finally:
         for transport in (read_transport, write_transport):
@@ -136,14 +151,45 @@ class _Readable(Protocol):
     async def read(self, n: int) -> bytes: ...
 
 
-class _FileReader:
-    """stdin redirected from a regular file: read in a worker thread, a chunk at a time."""
+class _ThreadReader:
+    """stdin read in a worker thread, a chunk at a time (see ``_in_a_thread``)."""
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
 
     async def read(self, n: int) -> bytes:
         return await anyio.to_thread.run_sync(os.read, self._fd, n)
+
+
+class _Writable(Protocol):
+    async def write(self, data: bytes) -> None: ...
+
+
+class _PipeWriter:
+    """stdout through the loop's pipe transport: written at once, waiting only when the reader lags."""
+
+    def __init__(self, transport: asyncio.WriteTransport, drain: _Drain) -> None:
+        self._transport = transport
+        self._drain = drain
+
+    async def write(self, data: bytes) -> None:
+        self._transport.write(data)
+        await self._drain.wait()
+
+
+class _ThreadWriter:
+    """stdout written in a worker thread (see ``_in_a_thread``), all of it before the next message."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    async def write(self, data: bytes) -> None:
+        await anyio.to_thread.run_sync(self._write_all, data)
+
+    def _write_all(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
 
 
 class _Outstanding:
