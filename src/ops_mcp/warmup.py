@@ -1,8 +1,9 @@
 """What the first tool call would otherwise load, loaded in a background thread once the server is idle.
 
-The first call used to cost ~100-180 ms more than later ones: argument validation imports jsonschema,
-the upstream client imports httpx and builds each back end's HTTP client, a TLS context reads the CA
-bundle, and the embedded sandbox seeds its data. Start-up must not pay for that (``tools/list`` never needs it), so a server starts
+The first call used to cost ~100-180 ms more than later ones: the upstream client imports httpx and
+builds each back end's HTTP client, a TLS context reads the CA bundle, and the embedded sandbox seeds its
+data. (Valid arguments no longer need jsonschema, see ``calls/quick_check.py``; it is loaded by the first
+call that needs an error worded, and not here, where it would compete with that first call.) Start-up must not pay for that (``tools/list`` never needs it), so a server starts
 this after it has answered its first ``tools/list`` over stdio, or once it is listening over HTTP: a
 host lists tools and then waits for its user, which is when this runs. A call that arrives first simply
 waits for the same work (the upstream client is built once, behind a lock).
@@ -18,8 +19,6 @@ log = logging.getLogger("ops_mcp.warmup")
 
 
 def warm_up(runtime: Any) -> None:
-    import jsonschema.validators  # noqa: F401  (argument validation, calls/validation.py)
-
     runtime.upstream.warm()
     if any(t.connection.base_url.startswith("https:") for t in runtime.tenants.all()):
         from .upstream.network import verifying_tls

@@ -12,10 +12,10 @@ import json
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 DATA = Path(__file__).parent / "data"
 SPECIFIC_COUNTRIES = ("PRT", "DEU", "FRA", "USA", "GBR")
@@ -46,7 +46,15 @@ BODY_KEY_TO_FORM = {
     "bank_account_details": "bank_account_details",
     "billing_address_details": "billing_address_details",
 }
-_FORMAT_CHECKER = FormatChecker()
+
+
+@lru_cache(maxsize=1)
+def _validator_parts() -> tuple[Any, Any]:
+    """jsonschema, loaded when a form is first validated: a sandbox that never checks a form (most calls)
+    does not load it, so an embedded sandbox does not add it to ops-mcp's first call."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator, FormatChecker()
 
 
 @lru_cache(maxsize=256)
@@ -155,7 +163,8 @@ def _collect(error: ValidationError, prefix: str, out: dict[str, list[str]], roo
 def validate(schema: dict[str, Any], data: Any, prefix: str = "") -> dict[str, list[str]]:
     """Per-field error messages (empty when valid); keys are dotted paths under `prefix`."""
     errors: dict[str, list[str]] = {}
-    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    draft, format_checker = _validator_parts()
+    validator = draft(schema, format_checker=format_checker)
     for error in validator.iter_errors(data):
         _collect(error, prefix, errors, schema, data)
     return errors
