@@ -1,8 +1,9 @@
 """TCP connections a slow or greedy peer cannot hoard: header deadlines, a connection cap, body deadlines.
 
-uvicorn (h11) waits for a request's headers forever, and a keep-alive connection whose peer sends one byte
-just before the keep-alive timeout stays open for good; 300 such connections exhaust a process with 256 file
-descriptors. ``guarded_protocol`` is uvicorn's own HTTP protocol with three additions:
+uvicorn waits for a request's headers forever, and a keep-alive connection whose peer sends one byte just
+before the keep-alive timeout stays open for good; 300 such connections exhaust a process with 256 file
+descriptors. ``guarded_protocol`` is uvicorn's own HTTP protocol (httptools, whose llhttp parser is C) with
+three additions:
 
 - **header deadline**: whenever a connection is waiting for a request (just opened, or its last response
   finished), the request's line and headers must be complete within ``header_timeout_seconds``, however the
@@ -11,7 +12,7 @@ descriptors. ``guarded_protocol`` is uvicorn's own HTTP protocol with three addi
   over the cap closes the connection that has waited longest for its request — always a slow or idle one,
   since a real client sends its headers at once — and only if every connection is busy serving is the
   newcomer turned away (``503``);
-- **header size**: at most ``max_header_bytes`` of request line and headers (h11 answers 400 beyond).
+- **header size**: at most ``max_header_bytes`` of request line and headers (``400`` beyond).
 
 ``BodyDeadline`` is the ASGI half: a request body must arrive within ``body_timeout_seconds`` of the
 request starting, or the request is answered ``408`` and its connection closed.
@@ -24,8 +25,7 @@ import resource
 from typing import Any
 
 import anyio
-import h11
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ..config import ServerLimits
 
@@ -50,8 +50,8 @@ def connection_cap(wanted: int) -> int:
     return min(wanted, fits)
 
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with header deadlines, a header size bound and a connection cap.
+class _Guards:
+    """Header deadlines and the connection cap, for either of uvicorn's HTTP protocols (mixed in before it).
 
     The limits are class attributes: ``guarded_protocol(limits)`` makes the subclass a server runs with.
     """
@@ -61,39 +61,20 @@ class GuardedH11Protocol(H11Protocol):
     max_header_bytes = 16384
     _waiting_since: float | None = None
     _header_timer: Any = None
+    # uvicorn's protocol provides these:
+    transport: Any
+    cycle: Any
+    connections: set[Any]
+    loop: Any
 
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        self._bound_headers()
+    def _started(self) -> bool:
+        """Whether part of the next request has arrived (a 408 is owed) rather than nothing at all."""
+        raise NotImplementedError
+
+    def _guard_new_connection(self) -> None:
         self._update_wait()
         if len(self.connections) > self.cap:
             self._make_room()
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        self._update_wait()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._update_wait()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_waiting()
-        super().connection_lost(exc)
-
-    def _bound_headers(self) -> None:
-        # h11 bounds only the part of a request it is still waiting for: headers that arrive in one read are
-        # parsed whatever their size. Every parsed request is measured here as well (uvicorn answers the
-        # protocol error with 400 and closes the connection).
-        parse, limit = self.conn.next_event, self.max_header_bytes
-
-        def next_event() -> Any:
-            event = parse()
-            if isinstance(event, h11.Request) and _header_bytes(event) > limit:
-                raise h11.RemoteProtocolError("request header fields too large", error_status_hint=431)
-            return event
-
-        self.conn.next_event = next_event  # type: ignore[method-assign]
 
     # -- waiting for a request -------------------------------------------------------------------
 
@@ -117,8 +98,7 @@ class GuardedH11Protocol(H11Protocol):
     def _header_deadline(self) -> None:
         self._header_timer = None
         if self._waiting():
-            started = bool(self.conn.trailing_data[0]) or self.conn.their_state is not h11.IDLE
-            self._drop(_408 if started else b"")
+            self._drop(_408 if self._started() else b"")
 
     def _drop(self, answer: bytes) -> None:
         self._stop_waiting()
@@ -130,28 +110,86 @@ class GuardedH11Protocol(H11Protocol):
     # -- the cap ---------------------------------------------------------------------------------
 
     def _make_room(self) -> None:
-        waiting = [
-            c for c in self.connections
-            if c is not self and isinstance(c, GuardedH11Protocol) and c._waiting_since is not None
-        ]
+        waiting = [c for c in self.connections if c is not self and isinstance(c, _Guards) and c._waiting_since is not None]
         if waiting:
             oldest = min(waiting, key=lambda c: c._waiting_since or 0.0)
-            oldest._drop(_408 if oldest.conn.trailing_data[0] else b"")
+            oldest._drop(_408 if oldest._started() else b"")
             self.connections.discard(oldest)  # it is closing; do not count it against the cap
         else:
             self._drop(_503)
 
 
-def guarded_protocol(limits: ServerLimits) -> type[H11Protocol]:
+class HeadersTooLarge(Exception):
+    """Raised in a parser callback: httptools reports it as a parse error, which uvicorn answers 400."""
+
+
+class GuardedHttpToolsProtocol(_Guards, HttpToolsProtocol):
+    """uvicorn's httptools (llhttp, in C) protocol with the same guards: ~2× less server CPU per request
+    than h11's pure-Python parsing (benchmarks/PROFILE.md).
+
+    llhttp buffers a header line until it ends and bounds nothing, so the header size is counted twice:
+    exactly, as the request line and each header are parsed, and in raw bytes read while a request's
+    headers stay incomplete — a header line trickled in forever is cut off at the bound too (held: the
+    bound plus one read).
+    """
+
+    _in_headers = False  # a request has begun and its headers are not complete yet
+    _header_bytes = 0  # of the request line and the headers parsed so far
+    _unparsed_bytes = 0  # read while the same request's headers were incomplete before and after the read
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._guard_new_connection()
+
+    def data_received(self, data: bytes) -> None:
+        was_in_headers = self._in_headers
+        super().data_received(data)
+        if was_in_headers and self._in_headers and not self.transport.is_closing():
+            # Every byte of this read went to headers that are still incomplete (a line llhttp is buffering).
+            self._unparsed_bytes += len(data)
+            if self._unparsed_bytes > self.max_header_bytes:
+                self.send_400_response("Request header fields too large.")
+        self._update_wait()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_headers, self._header_bytes, self._unparsed_bytes = True, 0, 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._update_wait()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_waiting()
+        super().connection_lost(exc)
+
+    def _started(self) -> bool:
+        return self._in_headers
+
+    def _count(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > self.max_header_bytes:
+            raise HeadersTooLarge("request header fields too large")
+
+
+def guarded_protocol(limits: ServerLimits) -> type[Any]:
     """The protocol class to pass to uvicorn as ``http=``, with ``limits`` in it."""
-    return type("GuardedH11Protocol", (GuardedH11Protocol,), {
+    return type("GuardedHttpToolsProtocol", (GuardedHttpToolsProtocol,), {
         "cap": connection_cap(limits.max_connections), "header_timeout": limits.header_timeout_seconds,
         "max_header_bytes": limits.max_header_bytes,
     })
-
-
-def _header_bytes(request: h11.Request) -> int:
-    return len(request.method) + len(request.target) + sum(len(k) + len(v) + 4 for k, v in request.headers)
 
 
 def uvicorn_config(app: Any, limits: ServerLimits, *, host: str, port: int, **options: Any) -> Any:
@@ -164,7 +202,7 @@ def uvicorn_config(app: Any, limits: ServerLimits, *, host: str, port: int, **op
     options.setdefault("loop", uvicorn_loop())
     return uvicorn.Config(
         app, host=host, port=port, http=guarded_protocol(limits), access_log=False, lifespan="on",
-        timeout_keep_alive=limits.keep_alive_seconds, h11_max_incomplete_event_size=limits.max_header_bytes,
+        timeout_keep_alive=limits.keep_alive_seconds,
         **options,
     )
 
