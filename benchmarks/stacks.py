@@ -48,6 +48,8 @@ OWNERS = {
 
 # Where a sample stops looking for an owner: the frame that hands work to a callback or a thread.
 DISPATCH = {
+    # uvloop runs its loop and callbacks in C: the last Python frame above a callback is asyncio's Runner.
+    ("Runner.run", "stdlib:asyncio"),
     ("Handle._run", "stdlib:asyncio"),
     ("BaseEventLoop._run_once", "stdlib:asyncio"),
     ("WorkerThread.run", "anyio"),

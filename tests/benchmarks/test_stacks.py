@@ -57,6 +57,22 @@ def test_owners_packages_and_waits():
     assert profile.by_function_self["Queue.put [stdlib:queue]"] == 30
 
 
+def test_on_uvloop_the_loop_is_plumbing_and_callbacks_are_their_owners():
+    """uvloop's loop is C: a callback's frames sit right below asyncio's Runner.run, and a sample whose
+    running frame is Runner.run is the loop itself, not ``run_stdio``'s work."""
+    runner = (
+        "thread (1): MainThread;<module> (/v/bin/ops-mcp:1);run_stdio (/w/src/ops_mcp/transports/stdio.py:32);"
+        f"run ({SP}/anyio/_core/_eventloop.py:83);Runner.run ({LIB}/asyncio/runners.py:118)"
+    )
+    profile = stacks.parse([
+        f"{runner} 12",
+        f"{runner};_Connection.data_received (/w/src/ops_mcp/upstream/http1.py:80) 8",
+    ])
+    assert profile.by_owner[stacks.PLUMBING] == 12
+    assert profile.by_owner["ops-mcp: ops_mcp.upstream.http1"] == 8
+    assert profile.by_owner.get("ops-mcp: ops_mcp.transports.stdio", 0) == 0
+
+
 def test_package_of_paths():
     assert stacks.package_of(f"{SP}/httpcore/_async/http11.py") == "httpcore"
     assert stacks.package_of("/w/src/ops_mcp/audit/__init__.py") == "ops_mcp.audit"
