@@ -117,6 +117,16 @@ def answer(body: bytes = b"ok", *, status: str = "200 OK", headers: bytes = b"")
     return handle
 
 
+def replying(wire: bytes) -> Handler:
+    """Sends ``wire`` as it is, for every request, and keeps the connection."""
+
+    def handle(conn: socket.socket, request: bytes) -> bool:
+        conn.sendall(wire)
+        return True
+
+    return handle
+
+
 def transport(limits: httpx.Limits = LIMITS, tls: Callable[[], ssl.SSLContext] = verifying_tls) -> Http1Transport:
     return Http1Transport(limits, tls, lambda: httpx_transport(limits))
 
@@ -197,22 +207,15 @@ async def test_a_body_delimited_by_the_server_closing_is_read_to_the_end() -> No
 
 
 async def test_an_interim_answer_is_skipped_for_the_real_one() -> None:
-    def handle(conn: socket.socket, request: bytes) -> bool:
-        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 4\r\n\r\ndone")
-        return True
-
-    with raw_server(handle) as server:
+    interim_then_real = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 4\r\n\r\ndone"
+    with raw_server(replying(interim_then_real)) as server:
         async with client(transport()) as c:
             response = await c.post(server.url, json={"a": 1})
     assert (response.status_code, response.text) == (201, "done")
 
 
 async def test_no_content_answers_keep_the_connection() -> None:
-    def handle(conn: socket.socket, request: bytes) -> bool:
-        conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
-        return True
-
-    with raw_server(handle) as server:
+    with raw_server(replying(b"HTTP/1.1 204 No Content\r\n\r\n")) as server:
         async with client(transport()) as c:
             for _ in range(3):
                 assert (await c.delete(f"{server.url}/x/1")).status_code == 204
