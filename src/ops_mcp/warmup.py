@@ -31,6 +31,10 @@ def warm_up(runtime: Any) -> None:
 
 
 def start_warm_up(runtime: Any) -> threading.Thread:
+    """Called once the server is ready; also the moment start-up's objects are frozen (``startup_gc``)."""
+    from . import startup_gc
+
+    startup_gc.resume()
     thread = threading.Thread(target=_quietly, args=(runtime,), name="ops-mcp warm-up", daemon=True)
     thread.start()
     return thread

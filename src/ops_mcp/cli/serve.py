@@ -50,6 +50,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Refused before anything starts: over HTTP an --agent would silently change nothing.
         raise fail("--agent applies to stdio only; over HTTP the agent is whoever its bearer token belongs to "
                    f"(issue one with `{command()} agents add NAME`)")
+    from .. import startup_gc
+
+    startup_gc.pause()  # until the server is ready (startup_gc.py)
+    try:
+        return _serve(args)
+    finally:
+        startup_gc.end()
+
+
+def _serve(args: argparse.Namespace) -> int:
     setup_logging()
     settings = load_settings_or_exit(config_of(args))
     apply_log_format(args.log_format, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import anyio
@@ -37,9 +38,13 @@ def run_stdio(runtime: Runtime, agent: str) -> int:
 async def serve_stdio(server: GovernedServer, after_listing: Callable[[], object] | None = None) -> None:
     """On the process's stdin/stdout: through the event loop's own pipes where they are pipes or
     terminals (no thread hop per message, see ``stdio_pipes``), else through the SDK's transport."""
+    from .. import startup_gc
     from .stdio_pipes import pipe_stdio, pipes_usable
 
+    # Collection resumes when the first tools/list is answered (start_warm_up), or soon in any case.
+    asyncio.get_running_loop().call_later(startup_gc.RESUME_AFTER_S, startup_gc.resume)
     if not pipes_usable():
+        startup_gc.resume()  # the SDK's transport says nothing of the first listing
         await server.run_stdio_async()
         return
     # What ``MCPServer.run_stdio_async`` does, over the other streams.
