@@ -240,7 +240,8 @@ class Http1Transport(httpx.AsyncBaseTransport):
         timeouts: dict[str, Any] = request.extensions.get("timeout", {})
         await self._take_slot(self._slots, timeouts.get("pool"))
         try:
-            origin = (scheme, request.url.host, request.url.port or _DEFAULT_PORTS[scheme])
+            # The host as it goes on the wire (IDNA-encoded), as httpcore connects to it.
+            origin = (scheme, request.url.raw_host.decode("ascii"), request.url.port or _DEFAULT_PORTS[scheme])
             conn = self._idle_connection(origin, loop) or await self._connect(origin, loop, timeouts.get("connect"))
             try:
                 await conn.exchange(message, timeouts)
