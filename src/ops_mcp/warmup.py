@@ -2,7 +2,7 @@
 
 The first call used to cost ~100-180 ms more than later ones: the upstream client imports httpx and
 builds each back end's HTTP client, a TLS context reads the CA bundle, and the embedded sandbox seeds its
-data. (Valid arguments no longer need jsonschema, see ``calls/quick_check.py``; it is loaded by the first
+data. (Valid arguments no longer need jsonschema, see ``catalogue/quick_check.py``; it is loaded by the first
 call that needs an error worded, and not here, where it would compete with that first call.) Start-up must not pay for that (``tools/list`` never needs it), so a server starts
 this after it has answered its first ``tools/list`` over stdio, or once it is listening over HTTP: a
 host lists tools and then waits for its user, which is when this runs. A call that arrives first simply

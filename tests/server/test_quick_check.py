@@ -1,6 +1,6 @@
 """The quick "certainly valid" check never passes arguments that jsonschema would refuse.
 
-``calls/quick_check.py`` lets valid arguments skip jsonschema; anything it is not sure of goes to jsonschema,
+``catalogue/quick_check.py`` lets valid arguments skip jsonschema; anything it is not sure of goes to jsonschema,
 which words the errors. So the one promise to hold is: quick says valid ⇒ jsonschema finds no error — over
 every tool's schema, with values shaped like the schema and values that are anything at all.
 """
@@ -18,9 +18,9 @@ import hypothesis.strategies as st
 from hypothesis import Phase, find, given, settings
 from hypothesis.errors import NoSuchExample
 
-from ops_mcp.calls.quick_check import certainly_valid, ecma_regex
 from ops_mcp.calls.validation import ArgumentValidator
 from ops_mcp.catalogue.loader import load_catalogue
+from ops_mcp.catalogue.quick_check import certainly_valid, ecma_regex
 from ops_mcp.catalogue.tools import validation_schema
 
 ENDPOINTS = sorted((e for m in load_catalogue().values() for e in m.endpoints), key=lambda e: e.tool)

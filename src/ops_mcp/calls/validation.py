@@ -6,8 +6,8 @@ from itertools import islice
 from typing import Any
 
 from ..catalogue.models import Endpoint
+from ..catalogue.quick_check import UUID, certainly_valid, ecma_regex
 from ..catalogue.tools import validation_schema
-from .quick_check import UUID, certainly_valid, ecma_regex
 
 _MAX_REPORTED = 5
 _MAX_COLLECTED = 100  # a 100k-item array of wrong values must not cost 100k error objects

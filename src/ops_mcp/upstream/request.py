@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..catalogue.models import FIELDS_ARG, MAX_ITEMS_ARG, Endpoint, JsonSchema
+from ..catalogue.quick_check import certainly_valid
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -98,10 +99,8 @@ class PathRules:
 
 
 def _certainly_valid(schema: JsonSchema, value: str | int) -> bool:
-    """The quick check (``calls/quick_check.py``) for a flat path schema, with ``pattern`` as jsonschema
+    """The quick check (``catalogue/quick_check.py``) for a flat path schema, with ``pattern`` as jsonschema
     applies it here (Python's ``re``, no ECMA translation); anything nested is left to jsonschema."""
-    from ..calls.quick_check import certainly_valid
-
     if any(isinstance(rule, dict | list) for key, rule in schema.items() if key != "enum"):
         return False
     pattern = schema.get("pattern")

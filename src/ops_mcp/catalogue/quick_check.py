@@ -9,7 +9,7 @@ comes from jsonschema, and nothing this module does can let through what jsonsch
 
 Sound by construction: every keyword it does not know, every format other than the ones below, and any
 case where jsonschema's rules are subtle (booleans against numbers and enums, uniqueness of non-strings)
-is "not sure". ``tests/calls/test_quick_check.py`` checks the implication over every tool's schema.
+is "not sure". ``tests/server/test_quick_check.py`` checks the implication over every tool's schema.
 """
 
 from __future__ import annotations
