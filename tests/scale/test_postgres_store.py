@@ -253,17 +253,15 @@ def test_postgres_storage_without_a_secret_key_says_how_to_make_one(migrated_url
         build_runtime(settings(migrated_url, tmp_path))
 
 
+def timeoff_event(event_id: str, payload: dict | None = None) -> dict:
+    """The keyword arguments of ``events().add`` for one Remote time-off update."""
+    return dict(backend="remote", event_id=event_id, tenant=None, type="timeoff.updated", area="remote.timeoff",
+                occurred_at=None, payload=payload or {})
+
+
 def test_events_are_deduplicated_by_delivery_across_replicas(two_replicas):
     a, b = two_replicas
-    first = dict(
-        backend="remote",
-        event_id="d1",
-        tenant=None,
-        type="timeoff.updated",
-        area="remote.timeoff",
-        occurred_at=None,
-        payload={"id": "t1"},
-    )
+    first = timeoff_event("d1", {"id": "t1"})
     assert a.events().add(**first) is True
     assert b.events().add(**first) is False
     assert b.events().add(**{**first, "event_id": "d2"}) is True
@@ -318,15 +316,7 @@ def test_the_feed_reads_events_only_once_no_earlier_insert_can_still_appear(
     state = open_state(settings(migrated_url, tmp_path))
     try:
         store = state.events()
-        store.add(
-            backend="remote",
-            event_id="e1",
-            tenant=None,
-            type="timeoff.updated",
-            area="remote.timeoff",
-            occurred_at=None,
-            payload={},
-        )
+        store.add(**timeoff_event("e1"))
         assert store.after(0) == []  # too fresh: an insert with a lower seq may still be committing
         monkeypatch.setattr(pg_events, "SETTLE_S", 0.0)
         assert [e.event_id for e in store.after(0)] == ["e1"]
