@@ -30,6 +30,7 @@ class Record:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("__slots__", ())
         cls._fields = (*cls._fields, *((own,) if isinstance(own, str) else own))
+        type.__setattr__(cls, "__match_args__", cls._fields)  # ``case Done(answer)``, as a dataclass allows
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._fields)
@@ -45,15 +46,15 @@ class Record:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
         return f"{self.__class__.__qualname__}({shown})"
 
+    def __reduce__(self) -> tuple[Any, ...]:  # copy, deepcopy and pickle, past a frozen ``__setattr__``
+        return _restore, (self.__class__, self._values())
+
     def replace(self: R, **changes: Any) -> R:
         """A copy with ``changes`` (``dataclasses.replace``); an unknown name is refused."""
         unknown = set(changes) - set(self._fields)
         if unknown:
             raise TypeError(f"{self.__class__.__name__} has no field(s) {', '.join(sorted(unknown))}")
-        copy = object.__new__(self.__class__)
-        for name in self._fields:
-            object.__setattr__(copy, name, changes[name] if name in changes else getattr(self, name))
-        return copy
+        return _restore(self.__class__, tuple(changes.get(name, getattr(self, name)) for name in self._fields))
 
 
 class Frozen(Record):
@@ -75,3 +76,10 @@ def set_fields(instance: Frozen, **values: Any) -> None:
     """``__init__`` of a ``Frozen`` class: set each field once (``object.__setattr__``, as a frozen dataclass does)."""
     for name, value in values.items():
         object.__setattr__(instance, name, value)
+
+
+def _restore(cls: type[R], values: tuple[Any, ...]) -> R:
+    instance = object.__new__(cls)
+    for name, value in zip(cls._fields, values, strict=True):
+        object.__setattr__(instance, name, value)
+    return instance
