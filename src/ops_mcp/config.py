@@ -22,7 +22,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .config_env import EnvError, environment_overrides, merge_into
 
 AccessLevel = Literal["off", "read", "full"]
 ToolMode = Literal["auto", "static", "discovery"]
@@ -265,8 +266,8 @@ class TelemetryConfig(_Strict):
     service_name: str = "ops-mcp"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OPS_MCP_", env_nested_delimiter="__", extra="forbid")
+class Settings(_Strict):
+    """The whole configuration; ``load_settings`` lays the ``OPS_MCP_*`` environment over the file (config_env.py)."""
 
     storage: StorageConfig = StorageConfig()
     coordination: CoordinationConfig = CoordinationConfig()
@@ -280,18 +281,6 @@ class Settings(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
     config_path: Path | None = Field(default=None, exclude=True)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment first: OPS_MCP_* overrides what the file says.
-        return env_settings, init_settings
 
     def state_dir(self) -> Path:
         if self.storage.dir is not None:
@@ -343,7 +332,10 @@ def load_settings(explicit: str | os.PathLike | None = None) -> Settings:
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    data = _with_url_env(_expand(data, ()))
+    try:
+        data = _with_url_env(merge_into(_expand(data, ()), environment_overrides(Settings)))
+    except EnvError as exc:
+        raise ConfigError(str(exc)) from None
     try:
         settings = Settings(**data)
     except ValidationError as exc:
