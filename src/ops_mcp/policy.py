@@ -7,37 +7,64 @@ tool outside the policy is simply unknown to the agent, whatever its spelling.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 from .catalogue.models import Endpoint, Manifest
 from .config import AgentConfig, ConfigError, ConfirmVia, ToolMode
+from .records import Frozen, Record, set_fields
 
 LEVELS = {"off": 0, "read": 1, "full": 2}
 NEEDED = {"read": "read", "write": "full"}
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(Frozen):
+    __slots__ = ("allowed", "endpoint", "reason", "needs_confirmation")
     allowed: bool
     endpoint: Endpoint | None
     reason: str
-    needs_confirmation: bool = False
+    needs_confirmation: bool
+
+    def __init__(self, allowed: bool, endpoint: Endpoint | None, reason: str,
+                 needs_confirmation: bool = False) -> None:
+        set_fields(self, allowed=allowed, endpoint=endpoint, reason=reason,
+                   needs_confirmation=needs_confirmation)
 
 
-# eq=False: a policy is identified by the object (hashable), so views can cache per policy and a
-# replaced policy (edited at run time) is simply a new key.
-@dataclass(eq=False)
-class AgentPolicy:
+class AgentPolicy(Record):
+    # "__weakref__": views cache per policy in a WeakKeyDictionary (server/discovery.py); not a field.
+    __slots__ = ("name", "levels", "confirm_areas", "confirm_tools", "denied_tools", "endpoints", "bindings",
+                 "tool_mode", "token_budget", "confirm_via", "__weakref__")
     name: str
     levels: dict[str, str]  # area -> level, every area of the catalogue present
-    confirm_areas: frozenset[str] = frozenset()
-    confirm_tools: frozenset[str] = frozenset()
-    denied_tools: frozenset[str] = frozenset()
-    endpoints: dict[str, Endpoint] = field(default_factory=dict)  # every tool of the catalogue
-    bindings: dict[str, str] = field(default_factory=dict)  # back end -> connection (tenant) name
-    tool_mode: ToolMode = "auto"
-    token_budget: int = 6000
-    confirm_via: ConfirmVia = "person"
+    confirm_areas: frozenset[str]
+    confirm_tools: frozenset[str]
+    denied_tools: frozenset[str]
+    endpoints: dict[str, Endpoint]  # every tool of the catalogue
+    bindings: dict[str, str]  # back end -> connection (tenant) name
+    tool_mode: ToolMode
+    token_budget: int
+    confirm_via: ConfirmVia
+
+    def __init__(
+        self, name: str, levels: dict[str, str], confirm_areas: frozenset[str] = frozenset(),
+        confirm_tools: frozenset[str] = frozenset(), denied_tools: frozenset[str] = frozenset(),
+        endpoints: dict[str, Endpoint] | None = None, bindings: dict[str, str] | None = None,
+        tool_mode: ToolMode = "auto", token_budget: int = 6000, confirm_via: ConfirmVia = "person",
+    ) -> None:
+        self.name = name
+        self.levels = levels
+        self.confirm_areas = confirm_areas
+        self.confirm_tools = confirm_tools
+        self.denied_tools = denied_tools
+        self.endpoints = {} if endpoints is None else endpoints
+        self.bindings = {} if bindings is None else bindings
+        self.tool_mode = tool_mode
+        self.token_budget = token_budget
+        self.confirm_via = confirm_via
+
+    # A policy is identified by the object (hashable), so views can cache per policy and a replaced
+    # policy (edited at run time) is simply a new key.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__  # type: ignore[assignment]
 
     def level(self, area: str) -> str:
         return self.levels.get(area, "off")

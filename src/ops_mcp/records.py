@@ -5,7 +5,7 @@ On CPython 3.11 ``@dataclass`` compiles each generated method from source when t
 that ``serve`` and its first call used to define cost ~30 ms there — a third of the start-up budget
 (benchmarks/RESULTS.md figure 1). A class written out here is compiled once into the ``.pyc`` and costs
 ~0.01 ms to define. So classes on that path derive from ``Record`` (mutable) or ``Frozen`` and write their
-``__init__``; the rest of the code base keeps ``@dataclass``. ``tests/server/test_startup_cost.py`` checks
+``__init__``; the rest of the code base keeps ``@dataclass``. ``tests/server/test_startup_imports.py`` checks
 that the path defines no dataclass.
 
 Each class lists its fields in ``__slots__``, annotated in the class body for the type checker, in the
@@ -29,7 +29,9 @@ class Record:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("__slots__", ())
-        cls._fields = (*cls._fields, *((own,) if isinstance(own, str) else own))
+        own = (own,) if isinstance(own, str) else own
+        # "__weakref__" in __slots__ lets instances be weakly referenced; it is not a field.
+        cls._fields = (*cls._fields, *(name for name in own if name != "__weakref__"))
         type.__setattr__(cls, "__match_args__", cls._fields)  # ``case Done(answer)``, as a dataclass allows
 
     def _values(self) -> tuple[Any, ...]:

@@ -8,7 +8,6 @@ built late (on the first call, see ``upstream/lazy.py``) so that start-up does n
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from .governance.sealing import StateSealer
 from .governance.summaries import Summarizer
 from .policy import AgentPolicy, Policies
 from .policy_store import PolicyOverrides, apply_saved, toml_policy
+from .records import Record
 from .server.discovery import DiscoveryView
 from .server.governed import GovernedServer
 from .server.prompts import PromptLibrary, load_prompts
@@ -47,8 +47,13 @@ if TYPE_CHECKING:
 __all__ = ["APPROVALS_FILE", "AUDIT_FILE", "Runtime", "build_runtime"]
 
 
-@dataclass
-class Runtime:
+class Runtime(Record):
+    __slots__ = (
+        "settings", "catalogue", "policies", "tenants", "upstream", "audit", "redaction", "recorder",
+        "approvals", "confirmer", "executor", "tools", "discovery", "events", "feed",
+        "sandbox_app", "prompts", "tracing", "grants", "overrides", "state", "coordination",
+        "_closed",
+    )  # fmt: skip
     settings: Settings
     catalogue: dict[str, Manifest]
     policies: Policies
@@ -64,14 +69,47 @@ class Runtime:
     discovery: DiscoveryView
     events: EventStore
     feed: EventFeed
-    sandbox_app: Any = None
-    prompts: PromptLibrary | None = None
-    tracing: Tracing | None = None
-    grants: GrantStoreLike | None = None  # refresh tokens of partner connections bound to a company
-    overrides: PolicyOverrides | None = None  # access saved in the console; wins over the TOML (policy_store.py)
-    state: StateStore | None = None  # where all of the above persist (embedded files or PostgreSQL)
-    coordination: Coordination | None = None  # budgets and news shared between replicas (Redis), or local
-    _closed: bool = field(default=False, repr=False)
+    sandbox_app: Any
+    prompts: PromptLibrary | None
+    tracing: Tracing | None
+    grants: GrantStoreLike | None  # refresh tokens of partner connections bound to a company
+    overrides: PolicyOverrides | None  # access saved in the console; wins over the TOML (policy_store.py)
+    state: StateStore | None  # where all of the above persist (embedded files or PostgreSQL)
+    coordination: Coordination | None  # budgets and news shared between replicas (Redis), or local
+    _closed: bool
+
+    def __init__(
+        self, settings: Settings, catalogue: dict[str, Manifest], policies: Policies, tenants: Tenants,
+        upstream: LazyUpstream, audit: AuditStore, redaction: Redaction, recorder: CallRecorder,
+        approvals: ApprovalStore, confirmer: Confirmations, executor: ToolExecutor, tools: dict[str, t.Tool],
+        discovery: DiscoveryView, events: EventStore, feed: EventFeed,
+        sandbox_app: Any = None, prompts: PromptLibrary | None = None, tracing: Tracing | None = None,
+        grants: GrantStoreLike | None = None, overrides: PolicyOverrides | None = None,
+        state: StateStore | None = None, coordination: Coordination | None = None,
+    ) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.policies = policies
+        self.tenants = tenants
+        self.upstream = upstream
+        self.audit = audit
+        self.redaction = redaction
+        self.recorder = recorder
+        self.approvals = approvals
+        self.confirmer = confirmer
+        self.executor = executor
+        self.tools = tools
+        self.discovery = discovery
+        self.events = events
+        self.feed = feed
+        self.sandbox_app = sandbox_app
+        self.prompts = prompts
+        self.tracing = tracing
+        self.grants = grants
+        self.overrides = overrides
+        self.state = state
+        self.coordination = coordination
+        self._closed = False
 
     @property
     def state_dir(self) -> Path:

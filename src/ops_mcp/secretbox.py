@@ -19,9 +19,10 @@ import os
 import secrets
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .records import Frozen, set_fields
 
 KEY_ENV = "OPS_MCP_SECRET_KEY"
 KEY_BYTES = 32
@@ -46,12 +47,18 @@ def new_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(KEY_BYTES)).decode()
 
 
-@dataclass(frozen=True)
-class KeySource:
+class KeySource(Frozen):
     """Where the key comes from, for messages (never the key itself)."""
 
+    __slots__ = ("description", "key")
     description: str
-    key: bytes = field(repr=False)
+    key: bytes  # never in the repr
+
+    def __init__(self, description: str, key: bytes) -> None:
+        set_fields(self, description=description, key=key)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__qualname__}(description={self.description!r})"
 
 
 def load_secret_key(key_file: Path | None, state_dir: Path, env: dict[str, str] | None = None) -> KeySource:

@@ -10,26 +10,29 @@ named in its config, or the only one), so an agent can never choose another tena
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .catalogue.models import Manifest
 from .config import DEFAULT_CONNECTION, ConfigError, ConnectionConfig, Settings
+from .records import Frozen, set_fields
 from .upstream.connection import Connection, OAuthCredentials
 
 # The embedded sandbox answers in-process under this host; nothing ever resolves it on a network.
 SANDBOX_HOST = "sandbox.ops-mcp.invalid"
 
 
-@dataclass(frozen=True)
-class Tenant:
+class Tenant(Frozen):
     """A named connection of a back end, with what the audit log and confirmations show of it."""
 
+    __slots__ = ("backend", "name", "label", "embedded", "connection")
     backend: str
     name: str
     label: str
     embedded: bool
     connection: Connection
+
+    def __init__(self, backend: str, name: str, label: str, embedded: bool, connection: Connection) -> None:
+        set_fields(self, backend=backend, name=name, label=label, embedded=embedded, connection=connection)
 
 
 class Tenants:

@@ -10,7 +10,6 @@ console's approval page) does, and the audit names that person.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 import mcp_types as t
 import pytest
@@ -123,7 +122,7 @@ async def test_an_in_client_yes_minted_before_the_switch_to_person_does_not_coun
         first = await c.session.call_tool(APPROVE, args, allow_input_required=True)
         assert first.input_requests["confirm"].params.mode == "form"
         # The operator moves the agent to person approval while the agent holds a form-mode state.
-        runtime.policies.put(dataclasses.replace(runtime.policy("hr"), confirm_via="person"))
+        runtime.policies.put(runtime.policy("hr").replace(confirm_via="person"))
         result = await c.session.call_tool(APPROVE, args, input_responses=forged_yes(),
                                            request_state=first.request_state, allow_input_required=True)
     assert result.is_error and result.structured_content["reason"] == "client_answer"
@@ -283,7 +282,7 @@ async def test_a_yes_for_one_tenant_does_not_carry_over_to_another(tmp_path):
         assert pending.structured_content["summary"].endswith("Acme GmbH?")
         approve_as_alice(runtime, approval_id)
         policy = runtime.policy("hr")
-        runtime.policies.put(dataclasses.replace(policy, bindings={**policy.bindings, "remote": "globex"}))
+        runtime.policies.put(policy.replace(bindings={**policy.bindings, "remote": "globex"}))
         moved = await c.call_tool(APPROVE, {**args, "approval_id": approval_id})
     assert moved.is_error and "different call" in moved.content[0].text
     assert writes(runtime, "remote") == []

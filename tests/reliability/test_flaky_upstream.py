@@ -73,7 +73,7 @@ def sandbox():
 def runtime(sandbox, tmp_path):
     built = build_runtime(settings_against(sandbox, tmp_path / "state", {"ops": AGENT}, timeout=CLIENT_TIMEOUT_S))
     yield built
-    if "audit" in built.__dict__:
+    if hasattr(built, "audit"):
         built.audit.close()
 
 

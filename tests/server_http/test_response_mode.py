@@ -157,7 +157,7 @@ def test_what_may_talk_back(tmp_path: Path) -> None:
     assert not decide["reader"](call, {"name": "ops_call_tool", "arguments": {}})  # nothing to confirm
     assert decide["reader"](call, {"name": "remote_get_employment", "_meta": {"progressToken": 7}})
     assert decide["reader"]("sampling/whatever", {})  # unknown methods stream, as the SDK would
-    runtime.audit.close() if "audit" in runtime.__dict__ else None
+    runtime.audit.close() if hasattr(runtime, "audit") else None
 
 
 async def test_a_json_answered_request_takes_only_its_response() -> None:

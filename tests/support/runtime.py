@@ -67,7 +67,7 @@ async def no_wait(seconds: float) -> None:
 
 def close(runtime: Runtime) -> None:
     """Close the runtime's audit store if it was opened (it opens on first use)."""
-    if "audit" in runtime.__dict__:
+    if hasattr(runtime, "audit"):
         runtime.audit.close()
 
 

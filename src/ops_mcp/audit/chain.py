@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
 from typing import Any
 
+from ..records import Frozen, set_fields
 from .records import AuditRecord
 
 GENESIS = "0" * 64
@@ -27,7 +27,7 @@ COLUMNS: tuple[str, ...] = (
 JSON_COLUMNS = frozenset({"target_ids", "arguments"})
 # Columns rows no longer fill (the value lives in record_json only) but older rows did: checked when set.
 LEGACY_COLUMNS: tuple[str, ...] = ("arguments",)
-RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
+RECORD_FIELDS = AuditRecord._fields
 # What verify reads of each row, in this order.
 VERIFIED_COLUMNS = ", ".join(("seq", *COLUMNS, *LEGACY_COLUMNS, "record_json", "prev_hash", "hash"))
 
@@ -59,21 +59,28 @@ def seal(payloads: Iterable[dict[str, Any]], head: tuple[int, str]) -> list[tupl
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class VerifyResult:
+class VerifyResult(Frozen):
+    __slots__ = ("ok", "checked", "first_bad_seq", "reason")
     ok: bool
     checked: int
-    first_bad_seq: int | None = None
-    reason: str | None = None
+    first_bad_seq: int | None
+    reason: str | None
+
+    def __init__(self, ok: bool, checked: int, first_bad_seq: int | None = None,
+                 reason: str | None = None) -> None:
+        set_fields(self, ok=ok, checked=checked, first_bad_seq=first_bad_seq, reason=reason)
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
+class AuditEntry(Frozen):
     """A stored call with its place in the chain (a written-ahead write shows its completion)."""
 
+    __slots__ = ("seq", "hash", "record")
     seq: int
     hash: str
     record: AuditRecord
+
+    def __init__(self, seq: int, hash: str, record: AuditRecord) -> None:
+        set_fields(self, seq=seq, hash=hash, record=record)
 
 
 def verify_rows(rows: Iterator[tuple[Any, ...]]) -> tuple[VerifyResult, tuple[int, str] | None]:

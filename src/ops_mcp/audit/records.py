@@ -11,9 +11,11 @@ never completed (the process died) reads as decision ``unknown``: the write may 
 
 from __future__ import annotations
 
+import copy
 import time
-from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal, get_args
+
+from ..records import Record
 
 Decision = Literal[
     "allowed",
@@ -37,55 +39,125 @@ PHASES: frozenset[str] = frozenset(get_args(Phase))
 DECISIONS: frozenset[str] = frozenset(get_args(Decision))
 
 
-# kw_only: a record has ~20 fields, positional construction would be an accident waiting to
+# Keyword-only: a record has ~20 fields, positional construction would be an accident waiting to
 # happen, and it lets `ts` (defaulted) come first in the order people read it.
-@dataclass(slots=True, kw_only=True)
-class AuditRecord:
-    ts: float = field(default_factory=time.time)
+class AuditRecord(Record):
+    __slots__ = (
+        "ts", "agent", "tenant", "tenant_label", "backend", "backend_title", "tool", "tool_title", "area",
+        "access", "decision", "target_ids", "http_status", "duration_ms", "upstream_request_id", "arguments",
+        "error", "confirmed_by", "transport", "session_id", "attempts", "outcome", "approval_id", "phase",
+        "completes", "sentence",
+    )  # fmt: skip
+    ts: float
     agent: str
-    tenant: str | None = None
-    tenant_label: str | None = None
-    backend: str | None = None
-    backend_title: str | None = None
+    tenant: str | None
+    tenant_label: str | None
+    backend: str | None
+    backend_title: str | None
     tool: str
-    tool_title: str | None = None
-    area: str | None = None
-    access: str | None = None
+    tool_title: str | None
+    area: str | None
+    access: str | None
     decision: str
-    target_ids: dict[str, str] = field(default_factory=dict)
-    http_status: int | None = None
-    duration_ms: float | None = None
-    upstream_request_id: str | None = None
-    arguments: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    confirmed_by: str | None = None
-    transport: str | None = None
-    session_id: str | None = None
+    target_ids: dict[str, str]
+    http_status: int | None
+    duration_ms: float | None
+    upstream_request_id: str | None
+    arguments: dict[str, Any]
+    error: str | None
+    confirmed_by: str | None
+    transport: str | None
+    session_id: str | None
     # Number of upstream attempts, so a failure can read "upstream 503 after 3 tries".
-    attempts: int | None = None
+    attempts: int | None
     # What exactly happened when the decision alone is too coarse (see governance/outcomes.py):
     # "asked", "pending_approval", "declined", "cancelled", "refused:replayed", "rejected_by_sdk"…
-    outcome: str | None = None
-    approval_id: str | None = None
-    phase: str = "call"
-    completes: int | None = None
-    sentence: str = ""
+    outcome: str | None
+    approval_id: str | None
+    phase: str
+    completes: int | None
+    sentence: str
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self, *, ts: float | None = None, agent: str, tenant: str | None = None,
+        tenant_label: str | None = None, backend: str | None = None, backend_title: str | None = None,
+        tool: str, tool_title: str | None = None, area: str | None = None, access: str | None = None,
+        decision: str,
+        target_ids: dict[str, str] | None = None, http_status: int | None = None,
+        duration_ms: float | None = None, upstream_request_id: str | None = None,
+        arguments: dict[str, Any] | None = None, error: str | None = None, confirmed_by: str | None = None,
+        transport: str | None = None, session_id: str | None = None, attempts: int | None = None,
+        outcome: str | None = None, approval_id: str | None = None, phase: str = "call",
+        completes: int | None = None, sentence: str = "",
+    ) -> None:
         # A wrong decision string is a programming error in the caller; failing at construction
         # time surfaces it in tests instead of writing an unrenderable record.
-        if self.decision not in DECISIONS:
-            raise ValueError(f"unknown audit decision {self.decision!r}; expected one of {sorted(DECISIONS)}")
+        if decision not in DECISIONS:
+            raise ValueError(f"unknown audit decision {decision!r}; expected one of {sorted(DECISIONS)}")
+        self.ts = time.time() if ts is None else ts
+        self.agent = agent
+        self.tenant = tenant
+        self.tenant_label = tenant_label
+        self.backend = backend
+        self.backend_title = backend_title
+        self.tool = tool
+        self.tool_title = tool_title
+        self.area = area
+        self.access = access
+        self.decision = decision
+        self.target_ids = {} if target_ids is None else target_ids
+        self.http_status = http_status
+        self.duration_ms = duration_ms
+        self.upstream_request_id = upstream_request_id
+        self.arguments = {} if arguments is None else arguments
+        self.error = error
+        self.confirmed_by = confirmed_by
+        self.transport = transport
+        self.session_id = session_id
+        self.attempts = attempts
+        self.outcome = outcome
+        self.approval_id = approval_id
+        self.phase = phase
+        self.completes = completes
+        self.sentence = sentence
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field, in order; the dicts are copies (deep, as ``dataclasses.asdict`` made them).
+        return {
+            "ts": self.ts,
+            "agent": self.agent,
+            "tenant": self.tenant,
+            "tenant_label": self.tenant_label,
+            "backend": self.backend,
+            "backend_title": self.backend_title,
+            "tool": self.tool,
+            "tool_title": self.tool_title,
+            "area": self.area,
+            "access": self.access,
+            "decision": self.decision,
+            "target_ids": copy.deepcopy(self.target_ids),
+            "http_status": self.http_status,
+            "duration_ms": self.duration_ms,
+            "upstream_request_id": self.upstream_request_id,
+            "arguments": copy.deepcopy(self.arguments),
+            "error": self.error,
+            "confirmed_by": self.confirmed_by,
+            "transport": self.transport,
+            "session_id": self.session_id,
+            "attempts": self.attempts,
+            "outcome": self.outcome,
+            "approval_id": self.approval_id,
+            "phase": self.phase,
+            "completes": self.completes,
+            "sentence": self.sentence,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditRecord:
         # Ignore keys we do not know (e.g. `seq`, or fields added by a newer version) so old
         # readers can still display new logs.
-        known = {f.name for f in fields(cls)}
+        known = set(cls._fields)
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(AuditRecord))
+FIELD_NAMES: tuple[str, ...] = AuditRecord._fields

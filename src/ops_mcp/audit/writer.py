@@ -17,8 +17,9 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from ..records import Record
 
 if TYPE_CHECKING:
     from .records import AuditRecord
@@ -32,21 +33,39 @@ CAPACITY = 1024
 MAX_BATCH = 256
 
 
-@dataclass(eq=False)
-class Written:
+class Written(Record):
     """One record handed to the writer; ``seq`` once it is stored, ``error`` if it could not be."""
 
+    __slots__ = ("record", "prepare", "opens", "seq", "error", "follows", "_done", "_waiters", "_lock")
     record: AuditRecord
-    prepare: Prepare | None = None
-    opens: Written | None = None  # the started record this one completes
-    seq: int | None = None
-    error: BaseException | None = None
-    follows: bool = False  # committed in the same transaction as the job queued just before it
-    _done: threading.Event = field(default_factory=threading.Event, repr=False)
-    _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
-        default_factory=list, repr=False
-    )
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    prepare: Prepare | None
+    opens: Written | None  # the started record this one completes
+    seq: int | None
+    error: BaseException | None
+    follows: bool  # committed in the same transaction as the job queued just before it
+    _done: threading.Event
+    _waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]
+    _lock: threading.Lock
+
+    def __init__(self, record: AuditRecord, prepare: Prepare | None = None, opens: Written | None = None,
+                 seq: int | None = None, error: BaseException | None = None, follows: bool = False) -> None:
+        self.record = record
+        self.prepare = prepare
+        self.opens = opens
+        self.seq = seq
+        self.error = error
+        self.follows = follows
+        self._done = threading.Event()
+        self._waiters = []
+        self._lock = threading.Lock()
+
+    # A ticket is the one object its writer and waiters share: equal only to itself, hashable by identity.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+    def __repr__(self) -> str:  # without the event, waiters and lock
+        return (f"{self.__class__.__qualname__}(record={self.record!r}, prepare={self.prepare!r}, "
+                f"opens={self.opens!r}, seq={self.seq!r}, error={self.error!r}, follows={self.follows!r})")
 
     @property
     def done(self) -> bool:

@@ -7,12 +7,12 @@ caller and the audit sink. They are protocols so that ``calls`` depends on no co
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import mcp_types as t
 
 from ..catalogue.models import Endpoint
+from ..records import Record
 
 if TYPE_CHECKING:
     from ..audit import AuditRecord
@@ -23,20 +23,31 @@ if TYPE_CHECKING:
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 
 
-@dataclass
-class CallContext:
+class CallContext(Record):
     """What the executor needs from the transport: who, how, and the session's abilities."""
 
+    __slots__ = ("agent", "transport", "session_id", "progress", "mcp_context")
     agent: str | None
     transport: str
-    session_id: str | None = None
-    progress: Progress | None = None
-    mcp_context: Any = None  # the SDK's request context, for confirmation requests
+    session_id: str | None
+    progress: Progress | None
+    mcp_context: Any  # the SDK's request context, for confirmation requests
+
+    def __init__(self, agent: str | None, transport: str, session_id: str | None = None,
+                 progress: Progress | None = None, mcp_context: Any = None) -> None:
+        self.agent = agent
+        self.transport = transport
+        self.session_id = session_id
+        self.progress = progress
+        self.mcp_context = mcp_context
 
 
-@dataclass
-class Confirmed:
+class Confirmed(Record):
+    __slots__ = ("by",)
     by: str  # who or what confirmed, for the audit record
+
+    def __init__(self, by: str) -> None:
+        self.by = by
 
 
 class Confirmer(Protocol):

@@ -17,13 +17,13 @@ import contextlib
 import contextvars
 import logging
 import time
-from dataclasses import dataclass, replace
 from typing import Any
 
 from ..audit import AuditRecord, Redaction, render
 from ..audit.writer import Written
 from ..catalogue.models import Endpoint, Manifest
 from ..policy import AgentPolicy
+from ..records import Record
 from ..tenants import Tenants
 from .context import AuditSink, CallContext, CallObserver
 
@@ -38,25 +38,36 @@ class AuditUnavailable(Exception):
     """The audit store could not take a record written ahead: the write must not be sent."""
 
 
-@dataclass
-class Witness:
+class Witness(Record):
     """Whether the ``tools/call`` being served has been recorded (one per request, see server/witness.py)."""
 
-    recorded: bool = False
+    __slots__ = ("recorded",)
+    recorded: bool
+
+    def __init__(self, recorded: bool = False) -> None:
+        self.recorded = recorded
 
 
 _witness: contextvars.ContextVar[Witness | None] = contextvars.ContextVar("ops_mcp_call_witness", default=None)
 
 
-@dataclass
-class Recording:
+class Recording(Record):
     """One call's record while the executor runs it: the record, the write-ahead row, whether it is done."""
 
+    __slots__ = ("record", "started", "opened", "sent", "finished")
     record: AuditRecord
     started: float
-    opened: Written | None = None  # the write-ahead row (handed to the store, maybe not stored yet)
-    sent: bool = False  # the request may have left: its outcome is unknown unless the answer came
-    finished: bool = False
+    opened: Written | None  # the write-ahead row (handed to the store, maybe not stored yet)
+    sent: bool  # the request may have left: its outcome is unknown unless the answer came
+    finished: bool
+
+    def __init__(self, record: AuditRecord, started: float, opened: Written | None = None, sent: bool = False,
+                 finished: bool = False) -> None:
+        self.record = record
+        self.started = started
+        self.opened = opened
+        self.sent = sent
+        self.finished = finished
 
 
 class CallRecorder:
@@ -170,8 +181,8 @@ class CallRecorder:
 
     async def open(self, recording: Recording) -> None:
         """Record a write ahead of its request; ``AuditUnavailable`` when the store cannot take it."""
-        ahead = replace(recording.record, decision="started", phase="started", error=None,
-                        duration_ms=None, sentence="")
+        ahead = recording.record.replace(decision="started", phase="started", error=None, duration_ms=None,
+                                         sentence="")
         # Known before awaiting: if the call is cancelled meanwhile, its completion still names this row.
         recording.opened = Written(ahead, self._prepare(recording.record.arguments))
         try:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..records import Frozen, set_fields
 from ..upstream.ratelimit import SharedWindow
 
 # What a replica does when another replica says an agent was revoked or its policy changed.
@@ -13,12 +13,15 @@ OnRevoked = Callable[[str], Awaitable[None]]
 OnPolicy = Callable[[str, dict[str, Any] | None], None]
 
 
-@dataclass(frozen=True)
-class CoordinationStatus:
+class CoordinationStatus(Frozen):
+    __slots__ = ("engine", "ok", "replicas", "detail")
     engine: str  # "local" or "redis"
     ok: bool  # False: Redis unreachable, budgets cut to this replica's share
     replicas: int  # live replicas last seen (1 locally)
     detail: str
+
+    def __init__(self, engine: str, ok: bool, replicas: int, detail: str) -> None:
+        set_fields(self, engine=engine, ok=ok, replicas=replicas, detail=detail)
 
     def as_dict(self) -> dict[str, Any]:
         return {"engine": self.engine, "ok": self.ok, "replicas": self.replicas, "detail": self.detail}

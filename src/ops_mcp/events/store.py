@@ -13,10 +13,10 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..records import Frozen, set_fields
 from ..statefiles import connect_sqlite
 
 log = logging.getLogger("ops_mcp.events")
@@ -59,8 +59,9 @@ CREATE TABLE IF NOT EXISTS rejection_counts (
 """
 
 
-@dataclass(frozen=True)
-class StoredEvent:
+class StoredEvent(Frozen):
+    __slots__ = ("seq", "backend", "event_id", "tenant", "type", "area", "received_at", "occurred_at",
+                 "payload")
     seq: int
     backend: str
     event_id: str
@@ -70,6 +71,11 @@ class StoredEvent:
     received_at: float
     occurred_at: str | None
     payload: Any
+
+    def __init__(self, seq: int, backend: str, event_id: str, tenant: str | None, type: str, area: str | None,
+                 received_at: float, occurred_at: str | None, payload: Any) -> None:
+        set_fields(self, seq=seq, backend=backend, event_id=event_id, tenant=tenant, type=type, area=area,
+                   received_at=received_at, occurred_at=occurred_at, payload=payload)
 
     def public(self) -> dict[str, Any]:
         return {

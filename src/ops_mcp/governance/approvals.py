@@ -22,10 +22,10 @@ import secrets
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ..records import Frozen, set_fields
 from ..statefiles import connect_sqlite
 from ..text import neutralise
 from .changes import ChangeSummary
@@ -36,6 +36,8 @@ MAX_PENDING_PER_AGENT = 50  # an agent cannot flood the people deciding (or the 
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o/1/l/i: ids are read aloud and typed by people
 
 Status = Literal["pending", "approved", "denied", "used"]
+# Why a Redemption is what it is.
+_Reason = Literal["approved", "pending", "denied", "used", "expired", "mismatch", "unknown"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
@@ -75,8 +77,9 @@ def call_hash(arguments: dict[str, Any], tenant: str | None) -> str:
     return args_hash({"arguments": arguments, "tenant": tenant})
 
 
-@dataclass(frozen=True)
-class Approval:
+class Approval(Frozen):
+    __slots__ = ("id", "agent", "tool", "args_hash", "summary", "created_at", "expires_at", "status",
+                 "decided_by", "decided_at", "used_at", "change", "decided_via")
     id: str
     agent: str
     tool: str
@@ -89,7 +92,14 @@ class Approval:
     decided_at: float | None
     used_at: float | None
     change: ChangeSummary  # what the person reads: every field, before → after (the hash binds the call)
-    decided_via: str | None = None  # "cli", "console"
+    decided_via: str | None  # "cli", "console"
+
+    def __init__(self, id: str, agent: str, tool: str, args_hash: str, summary: str, created_at: float,
+                 expires_at: float, status: Status, decided_by: str | None, decided_at: float | None,
+                 used_at: float | None, change: ChangeSummary, decided_via: str | None = None) -> None:
+        set_fields(self, id=id, agent=agent, tool=tool, args_hash=args_hash, summary=summary,
+                   created_at=created_at, expires_at=expires_at, status=status, decided_by=decided_by,
+                   decided_at=decided_at, used_at=used_at, change=change, decided_via=decided_via)
 
     def expired(self, now: float | None = None) -> bool:
         return (now if now is not None else time.time()) >= self.expires_at
@@ -128,13 +138,16 @@ class TooManyPending(ValueError):
     """The agent already has ``max_pending`` approvals waiting; the message says so."""
 
 
-@dataclass(frozen=True)
-class Redemption:
+class Redemption(Frozen):
     """The answer to an agent's retry with an approval id."""
 
+    __slots__ = ("ok", "reason", "approval")
     ok: bool
-    reason: Literal["approved", "pending", "denied", "used", "expired", "mismatch", "unknown"]
-    approval: Approval | None = None
+    reason: _Reason
+    approval: Approval | None
+
+    def __init__(self, ok: bool, reason: _Reason, approval: Approval | None = None) -> None:
+        set_fields(self, ok=ok, reason=reason, approval=approval)
 
 
 class ApprovalStore:

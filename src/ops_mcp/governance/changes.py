@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
+from ..records import Frozen, set_fields
 from ..text import neutralise
 
 NONE = "(none)"
@@ -31,12 +31,15 @@ MAX_ROWS = 200  # beyond this many rows, nested objects stay whole (one JSON row
 MAX_VALUE = 100_000
 
 
-@dataclass(frozen=True)
-class FieldChange:
+class FieldChange(Frozen):
+    __slots__ = ("field", "label", "before", "after")
     field: str  # dotted path of the argument, e.g. "address_details.city"
     label: str  # what a person reads, e.g. "Address details › City"
     before: str | None  # the current value as shown, None when no read can tell
     after: str  # the value the write sets, as shown
+
+    def __init__(self, field: str, label: str, before: str | None, after: str) -> None:
+        set_fields(self, field=field, label=label, before=before, after=after)
 
     def as_dict(self) -> dict[str, str | None]:
         return {"field": self.field, "label": self.label, "before": self.before, "after": self.after}
@@ -50,14 +53,32 @@ class FieldChange:
         return f"{neutralise(self.label)}: {preview(self.before, limit, more)} → {after}"
 
 
-@dataclass(frozen=True)
-class ChangeSummary:
+class ChangeSummary(Frozen):
+    __slots__ = ("sentence", "changes", "title", "tenant", "target", "missing")
     sentence: str  # the headline question, one line
-    changes: tuple[FieldChange, ...] = ()
-    title: str = ""  # the tool's title, e.g. "Update Employment"
-    tenant: str | None = None  # the tenant's label, e.g. "Acme GmbH"
-    target: dict[str, str] | None = None  # {"field", "id", "label"} of the object the write acts on
-    missing: tuple[str, ...] = field(default=(), compare=False)  # objects a read says do not exist
+    changes: tuple[FieldChange, ...]
+    title: str  # the tool's title, e.g. "Update Employment"
+    tenant: str | None  # the tenant's label, e.g. "Acme GmbH"
+    target: dict[str, str] | None  # {"field", "id", "label"} of the object the write acts on
+    missing: tuple[str, ...]  # objects a read says do not exist; not compared (``as_dict`` leaves it out)
+
+    def __init__(self, sentence: str, changes: tuple[FieldChange, ...] = (), title: str = "",
+                 tenant: str | None = None, target: dict[str, str] | None = None,
+                 missing: tuple[str, ...] = ()) -> None:
+        set_fields(self, sentence=sentence, changes=changes, title=title, tenant=tenant, target=target,
+                   missing=missing)
+
+    # == and hash compare every field but ``missing`` (a dataclass's ``compare=False``).
+    def _compared(self) -> tuple[Any, ...]:
+        return self.sentence, self.changes, self.title, self.tenant, self.target
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChangeSummary) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(self._compared())
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..catalogue.models import Endpoint, Manifest
 from ..policy import AgentPolicy
+from ..records import Frozen, set_fields
 
 log = logging.getLogger("ops_mcp.confirmation")
 
@@ -31,11 +31,15 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_\-]{1,128}")
 Fetch = Callable[[str, str, str], Awaitable[tuple[int, Any]]]  # (agent, backend, path) -> (status, body)
 
 
-@dataclass(frozen=True)
-class Read:
+class Read(Frozen):
+    __slots__ = ("state", "record", "noun")
     state: Literal["found", "missing", "unknown"]
-    record: dict[str, Any] | None = None
-    noun: str = "object"  # what the GET reads, for "there is no time off …"
+    record: dict[str, Any] | None
+    noun: str  # what the GET reads, for "there is no time off …"
+
+    def __init__(self, state: Literal["found", "missing", "unknown"], record: dict[str, Any] | None = None,
+                 noun: str = "object") -> None:
+        set_fields(self, state=state, record=record, noun=noun)
 
 
 UNKNOWN_READ = Read("unknown")

@@ -20,10 +20,10 @@ import json
 import os
 import secrets
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..records import Frozen, set_fields
 from ..statefiles import private_dir
 
 KEY_FILE = "confirm.key"
@@ -34,14 +34,19 @@ class StateRejected(ValueError):
     """A request state failed verification; the message says why (for the agent and the log)."""
 
 
-@dataclass(frozen=True)
-class ConfirmationState:
+class ConfirmationState(Frozen):
+    __slots__ = ("agent", "tool", "args_hash", "expires_at", "nonce", "approval")
     agent: str
     tool: str
     args_hash: str
     expires_at: float
     nonce: str
-    approval: str | None = None  # the pending approval a person decides (confirm_via = "person")
+    approval: str | None  # the pending approval a person decides (confirm_via = "person")
+
+    def __init__(self, agent: str, tool: str, args_hash: str, expires_at: float, nonce: str,
+                 approval: str | None = None) -> None:
+        set_fields(self, agent=agent, tool=tool, args_hash=args_hash, expires_at=expires_at, nonce=nonce,
+                   approval=approval)
 
 
 def load_key(state_dir: Path) -> bytes:

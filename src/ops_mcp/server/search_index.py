@@ -16,9 +16,9 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from ..catalogue.models import Endpoint
+from ..records import Frozen, set_fields
 from .search_vocabulary import (
     ACTIONS,
     CLAUSE_OPENERS,
@@ -114,10 +114,13 @@ def terms(text: str) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(Frozen):
+    __slots__ = ("name", "score")
     name: str
     score: float
+
+    def __init__(self, name: str, score: float) -> None:
+        set_fields(self, name=name, score=score)
 
 
 class SearchIndex:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import anyio
 import httpx
 
+from ..records import Frozen, set_fields
 from . import errors as E
 from .auth import BearerAuth
 from .connection import Connection
@@ -35,41 +35,65 @@ from .request import PreparedRequest
 from .tokens import AuthError, TokenProvider, credential_for
 
 
-@dataclass(frozen=True)
-class Answered:
+class Answered(Frozen):
+    __slots__ = ("answer", "reading", "observed_at")
     answer: Answer
     reading: HeaderReading
     observed_at: float  # clock time the answer was observed
 
+    def __init__(self, answer: Answer, reading: HeaderReading, observed_at: float) -> None:
+        set_fields(self, answer=answer, reading=reading, observed_at=observed_at)
 
-@dataclass(frozen=True)
-class Unanswered:
+
+class Unanswered(Frozen):
+    __slots__ = ("kind",)
     kind: str  # errors.TIMEOUT or errors.NETWORK
 
+    def __init__(self, kind: str) -> None:
+        set_fields(self, kind=kind)
 
-@dataclass(frozen=True)
-class NoToken:
+
+class NoToken(Frozen):
+    __slots__ = ("error",)
     error: AuthError
 
+    def __init__(self, error: AuthError) -> None:
+        set_fields(self, error=error)
 
-@dataclass(frozen=True)
-class NoSlot:
+
+class NoSlot(Frozen):
+    __slots__ = ("retry_after_s",)
     retry_after_s: float
+
+    def __init__(self, retry_after_s: float) -> None:
+        set_fields(self, retry_after_s=retry_after_s)
 
 
 AttemptResult = Answered | Unanswered | NoToken | NoSlot
 
 
-@dataclass(frozen=True)
-class Wiring:
+class Wiring(Frozen):
     """What every attempt of a client shares."""
 
+    __slots__ = ("pool", "tokens", "budgets", "clock", "emit", "max_rate_wait_s")
     pool: ClientPool
     tokens: TokenProvider
     budgets: BudgetRegistry
     clock: Callable[[], float]  # Unix time; also read for epoch-second rate-limit resets
     emit: Callable[[UpstreamEvent], None]
     max_rate_wait_s: float  # per call, across its attempts and pages
+
+    def __init__(
+        self,
+        pool: ClientPool,
+        tokens: TokenProvider,
+        budgets: BudgetRegistry,
+        clock: Callable[[], float],
+        emit: Callable[[UpstreamEvent], None],
+        max_rate_wait_s: float,
+    ) -> None:
+        set_fields(self, pool=pool, tokens=tokens, budgets=budgets, clock=clock, emit=emit,
+                   max_rate_wait_s=max_rate_wait_s)
 
 
 class Attempts:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, replace
 
+from ..records import Frozen, set_fields
 from . import errors as E
 from .attempt import Answered, AttemptResult, NoSlot, NoToken, Unanswered
 from .errors import ErrorContext, UpstreamError
@@ -25,31 +25,40 @@ from .outcome import Answer
 from .retry import RETRYABLE_STATUSES, RetryPolicy
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(Frozen):
+    __slots__ = ("answer",)
     answer: Answer
 
+    def __init__(self, answer: Answer) -> None:
+        set_fields(self, answer=answer)
 
-@dataclass(frozen=True)
-class Retry:
+
+class Retry(Frozen):
+    __slots__ = ("delay", "reason", "rate_limited", "counted")
     delay: float
     reason: str
-    rate_limited: bool = False  # a wait for the rate limit, not a backoff after a failure
-    counted: bool = True  # counts towards the attempts a call may make for errors
+    rate_limited: bool  # a wait for the rate limit, not a backoff after a failure
+    counted: bool  # counts towards the attempts a call may make for errors
+
+    def __init__(self, delay: float, reason: str, rate_limited: bool = False, counted: bool = True) -> None:
+        set_fields(self, delay=delay, reason=reason, rate_limited=rate_limited, counted=counted)
 
 
-@dataclass(frozen=True)
-class Fail:
+class Fail(Frozen):
+    __slots__ = ("error",)
     error: UpstreamError
+
+    def __init__(self, error: UpstreamError) -> None:
+        set_fields(self, error=error)
 
 
 Verdict = Done | Retry | Fail
 
 
-@dataclass(frozen=True)
-class Rules:
+class Rules(Frozen):
     """What decides a request's retries (fixed for the request and all its retries)."""
 
+    __slots__ = ("policy", "rng", "ctx", "is_read", "can_retry", "keyed", "expects_json", "in_progress_codes")
     policy: RetryPolicy
     rng: random.Random
     ctx: ErrorContext
@@ -58,6 +67,20 @@ class Rules:
     keyed: bool
     expects_json: bool
     in_progress_codes: frozenset[str]
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        rng: random.Random,
+        ctx: ErrorContext,
+        is_read: bool,
+        can_retry: bool,
+        keyed: bool,
+        expects_json: bool,
+        in_progress_codes: frozenset[str],
+    ) -> None:
+        set_fields(self, policy=policy, rng=rng, ctx=ctx, is_read=is_read, can_retry=can_retry, keyed=keyed,
+                   expects_json=expects_json, in_progress_codes=in_progress_codes)
 
 
 def classify(result: AttemptResult, rules: Rules, failures: int, attempts: int, rate_wait_s: float) -> Verdict:
@@ -69,7 +92,7 @@ def classify(result: AttemptResult, rules: Rules, failures: int, attempts: int, 
     if isinstance(result, Unanswered):
         if rules.can_retry and failures + 1 < rules.policy.max_attempts:
             return Retry(_backoff(rules, failures + 1, None), result.kind)
-        ctx = replace(rules.ctx, attempts=attempts)
+        ctx = rules.ctx.replace(attempts=attempts)
         return Fail(E.transport_error(result.kind, ctx, uncertain_write=not rules.is_read))
     return _answered(result, rules, failures + 1, rate_wait_s)
 
@@ -127,7 +150,7 @@ def answer_error(answer: Answer, ctx: ErrorContext, attempts: int) -> UpstreamEr
     if answer.status == 429:
         raw = answer.headers.get("retry-after")
         retry_after = float(raw) if raw and raw.replace(".", "", 1).isdigit() else None
-    return E.map_http_error(answer.status, answer.body, replace(ctx, attempts=attempts), retry_after)
+    return E.map_http_error(answer.status, answer.body, ctx.replace(attempts=attempts), retry_after)
 
 
 def rate_limited(ctx: ErrorContext, retry_in: int) -> UpstreamError:

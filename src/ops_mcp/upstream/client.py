@@ -19,13 +19,13 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import httpx
 
 from ..catalogue.models import FIELDS_ARG, MAX_ITEMS_ARG, BackendProfile, Endpoint, Manifest
+from ..records import Frozen, set_fields
 from . import errors as E
 from .attempt import Attempts, Wiring
 from .classify import Done, Fail, Retry, Rules, answer_error, classify
@@ -49,21 +49,42 @@ __all__ = ["BinaryContent", "CallOutcome", "ClientLimits", "Progress", "Upstream
 _FILENAME = re.compile(r'filename="?([^";]+)"?')  # in Content-Disposition
 
 
-@dataclass(frozen=True)
-class ClientLimits:
-    max_connections: int = 50  # per back end
+class ClientLimits(Frozen):
+    __slots__ = (
+        "max_connections", "max_keepalive_connections", "keepalive_expiry_s", "max_upload_bytes",
+        "form_cache_ttl_s", "max_pages", "rate_window_s", "burst_fraction",
+    )
+    max_connections: int  # per back end
     # As many as max_connections: httpcore (1.0) closes an idle connection whenever the pool holds more
     # connections (busy or idle) than this, so a lower number reopens a TCP connection for ~half the
     # requests once more calls than this run at once (32 hosted clients: 291 connects for 640 requests).
-    max_keepalive_connections: int = 50
-    keepalive_expiry_s: float = 30.0
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
-    form_cache_ttl_s: float = 600.0
-    max_pages: int = 50  # a max_items walk never fetches more pages than this
+    max_keepalive_connections: int
+    keepalive_expiry_s: float
+    max_upload_bytes: int
+    form_cache_ttl_s: float
+    max_pages: int  # a max_items walk never fetches more pages than this
     # Length of a rate-limit window; `per_minute` implies 60 s. Emulators with compressed time
     # (tests) set it shorter.
-    rate_window_s: float = 60.0
-    burst_fraction: float = 0.1  # share of a window's budget that may be spent at once
+    rate_window_s: float
+    burst_fraction: float  # share of a window's budget that may be spent at once
+
+    def __init__(
+        self,
+        max_connections: int = 50,
+        max_keepalive_connections: int = 50,
+        keepalive_expiry_s: float = 30.0,
+        max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        form_cache_ttl_s: float = 600.0,
+        max_pages: int = 50,
+        rate_window_s: float = 60.0,
+        burst_fraction: float = 0.1,
+    ) -> None:
+        set_fields(
+            self, max_connections=max_connections, max_keepalive_connections=max_keepalive_connections,
+            keepalive_expiry_s=keepalive_expiry_s, max_upload_bytes=max_upload_bytes,
+            form_cache_ttl_s=form_cache_ttl_s, max_pages=max_pages, rate_window_s=rate_window_s,
+            burst_fraction=burst_fraction,
+        )
 
 
 def httpx_limits(limits: ClientLimits) -> httpx.Limits:

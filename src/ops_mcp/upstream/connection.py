@@ -11,46 +11,70 @@ Secrets are excluded from ``repr`` so a connection can be logged or put in an er
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..records import Frozen, set_fields
 
 
-@dataclass(frozen=True)
-class OAuthCredentials:
+class OAuthCredentials(Frozen):
     """OAuth 2.0 client credentials (client auth by HTTP Basic, as Remote's token endpoint wants)."""
 
+    __slots__ = ("client_id", "client_secret", "token_path", "scope", "authorize_path")
     client_id: str
-    client_secret: str = field(repr=False)
-    token_path: str = "/auth/oauth2/token"
-    scope: str | None = None
-    authorize_path: str = "/auth/oauth2/authorize"  # where a company admin consents (authorization code)
+    client_secret: str  # not in repr
+    token_path: str
+    scope: str | None
+    authorize_path: str  # where a company admin consents (authorization code)
+
+    def __init__(self, client_id: str, client_secret: str, token_path: str = "/auth/oauth2/token",
+                 scope: str | None = None, authorize_path: str = "/auth/oauth2/authorize") -> None:
+        set_fields(self, client_id=client_id, client_secret=client_secret, token_path=token_path, scope=scope,
+                   authorize_path=authorize_path)
+
+    def __repr__(self) -> str:  # every field but the secret
+        return (f"{self.__class__.__qualname__}(client_id={self.client_id!r}, "
+                f"token_path={self.token_path!r}, scope={self.scope!r}, "
+                f"authorize_path={self.authorize_path!r})")
 
 
-@dataclass(frozen=True)
-class Connection:
+class Connection(Frozen):
     """One tenant of one back end."""
 
+    __slots__ = ("name", "backend", "base_url", "token", "oauth", "budget_key", "per_minute", "label",
+                 "timeout", "company_id")
     name: str
     backend: str
     base_url: str
-    token: str | None = field(default=None, repr=False)
-    oauth: OAuthCredentials | None = None
+    token: str | None  # not in repr
+    oauth: OAuthCredentials | None
     # Rate-limit budget: Remote limits per company across all its tokens, so two connections of the
     # same company must share a key; default is one budget per connection.
-    budget_key: str | None = None
-    per_minute: int | None = None  # override of the profile's limit
-    label: str | None = None  # human name, e.g. "Acme GmbH"
-    timeout: float = 30.0
+    budget_key: str | None
+    per_minute: int | None  # override of the profile's limit
+    label: str | None  # human name, e.g. "Acme GmbH"
+    timeout: float
     # The company a partner connection acts for (its refresh token lives in the grant store).
-    company_id: str | None = None
+    company_id: str | None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self, name: str, backend: str, base_url: str, token: str | None = None,
+        oauth: OAuthCredentials | None = None, budget_key: str | None = None, per_minute: int | None = None,
+        label: str | None = None, timeout: float = 30.0, company_id: str | None = None,
+    ) -> None:
         # Fail at start-up, not on the first call. With both, the static token is used.
-        if self.token is None and self.oauth is None:
-            raise ValueError(f"connection {self.name!r}: give a token or oauth credentials")
-        if self.timeout <= 0:
-            raise ValueError(f"connection {self.name!r}: timeout must be positive")
-        if self.company_id is not None and self.token is None and self.oauth is None:
-            raise ValueError(f"connection {self.name!r}: company_id needs oauth credentials")
+        if token is None and oauth is None:
+            raise ValueError(f"connection {name!r}: give a token or oauth credentials")
+        if timeout <= 0:
+            raise ValueError(f"connection {name!r}: timeout must be positive")
+        if company_id is not None and token is None and oauth is None:
+            raise ValueError(f"connection {name!r}: company_id needs oauth credentials")
+        set_fields(self, name=name, backend=backend, base_url=base_url, token=token, oauth=oauth,
+                   budget_key=budget_key, per_minute=per_minute, label=label, timeout=timeout,
+                   company_id=company_id)
+
+    def __repr__(self) -> str:  # every field but the token
+        return (f"{self.__class__.__qualname__}(name={self.name!r}, backend={self.backend!r}, "
+                f"base_url={self.base_url!r}, oauth={self.oauth!r}, budget_key={self.budget_key!r}, "
+                f"per_minute={self.per_minute!r}, label={self.label!r}, timeout={self.timeout!r}, "
+                f"company_id={self.company_id!r})")
 
     @property
     def company_bound(self) -> bool:

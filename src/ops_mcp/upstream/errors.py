@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+from ..records import Frozen, Record, set_fields
 
 MAX_MESSAGE_CHARS = 600
 MAX_FIELD_ERRORS = 20
@@ -40,13 +41,27 @@ _HTML = re.compile(r"(?is)<\s*(?:!doctype|html|head|body)\b")
 _TRACEBACK = re.compile(r"(?s)Traceback \(most recent call last\).*")
 
 
-@dataclass
-class UpstreamError:
+class UpstreamError(Record):
+    __slots__ = ("kind", "message", "status", "retry_after_s", "details")
     kind: str
     message: str
-    status: int | None = None
-    retry_after_s: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+    status: int | None
+    retry_after_s: float | None
+    details: dict[str, Any]
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.message = message
+        self.status = status
+        self.retry_after_s = retry_after_s
+        self.details = {} if details is None else details
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "message": self.message}
@@ -82,19 +97,40 @@ def scrub(text: str, secrets: Iterable[str] = (), limit: int = MAX_MESSAGE_CHARS
     return text
 
 
-@dataclass(frozen=True)
-class ErrorContext:
+class ErrorContext(Frozen):
     """What the mapper needs to know about the call to phrase an actionable message."""
 
+    __slots__ = (
+        "connection_name", "backend_title", "thing", "object_id", "list_tool", "is_write", "attempts", "secrets",
+        "not_ready_codes",
+    )
     connection_name: str
     backend_title: str
-    thing: str = "object"  # e.g. "work order", from the endpoint path
-    object_id: str | None = None
-    list_tool: str | None = None
-    is_write: bool = False
-    attempts: int = 1
-    secrets: tuple[str, ...] = ()
-    not_ready_codes: frozenset[str] = frozenset()  # from the back end's profile
+    thing: str  # e.g. "work order", from the endpoint path
+    object_id: str | None
+    list_tool: str | None
+    is_write: bool
+    attempts: int
+    secrets: tuple[str, ...]
+    not_ready_codes: frozenset[str]  # from the back end's profile
+
+    def __init__(
+        self,
+        connection_name: str,
+        backend_title: str,
+        thing: str = "object",
+        object_id: str | None = None,
+        list_tool: str | None = None,
+        is_write: bool = False,
+        attempts: int = 1,
+        secrets: tuple[str, ...] = (),
+        not_ready_codes: frozenset[str] = frozenset(),
+    ) -> None:
+        set_fields(
+            self, connection_name=connection_name, backend_title=backend_title, thing=thing, object_id=object_id,
+            list_tool=list_tool, is_write=is_write, attempts=attempts, secrets=secrets,
+            not_ready_codes=not_ready_codes,
+        )
 
 
 def parse_body(content: bytes) -> Any:
@@ -169,10 +205,10 @@ def _describe(body: Any) -> tuple[str | None, str | None]:
 _DETAIL_KEYS = ("request_id", "allowed_transitions", "existing_id", "current_status", "status_now")
 
 
-@dataclass(frozen=True)
-class _Refusal:
+class _Refusal(Frozen):
     """One error answer, digested: what the phrasing of each status draws on."""
 
+    __slots__ = ("status", "ctx", "code", "said", "fields", "details", "retry_after_s")
     status: int
     ctx: ErrorContext
     code: str | None
@@ -180,6 +216,19 @@ class _Refusal:
     fields: dict[str, list[str]]
     details: dict[str, Any]
     retry_after_s: float | None
+
+    def __init__(
+        self,
+        status: int,
+        ctx: ErrorContext,
+        code: str | None,
+        said: str,
+        fields: dict[str, list[str]],
+        details: dict[str, Any],
+        retry_after_s: float | None,
+    ) -> None:
+        set_fields(self, status=status, ctx=ctx, code=code, said=said, fields=fields, details=details,
+                   retry_after_s=retry_after_s)
 
     @property
     def where(self) -> str:

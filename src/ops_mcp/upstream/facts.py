@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from ..catalogue.models import BackendProfile, Endpoint, Manifest
+from ..records import Frozen, set_fields
 from .connection import Connection
 from .errors import ErrorContext
 from .paginators import Paginator, paginator_for
@@ -21,12 +21,19 @@ from .request import PathRules
 _PLACEHOLDER = re.compile(r"^\{.+\}$")
 
 
-@dataclass(frozen=True)
-class BackendFacts:
+class BackendFacts(Frozen):
+    __slots__ = ("profile", "paginator", "in_progress_codes", "not_ready_codes")
     profile: BackendProfile
     paginator: Paginator
     in_progress_codes: frozenset[str]
     not_ready_codes: frozenset[str]
+
+    def __init__(
+        self, profile: BackendProfile, paginator: Paginator, in_progress_codes: frozenset[str],
+        not_ready_codes: frozenset[str],
+    ) -> None:
+        set_fields(self, profile=profile, paginator=paginator, in_progress_codes=in_progress_codes,
+                   not_ready_codes=not_ready_codes)
 
     @classmethod
     def of(cls, profile: BackendProfile) -> BackendFacts:
@@ -35,12 +42,15 @@ class BackendFacts:
                    frozenset(errors.not_ready_codes))
 
 
-@dataclass(frozen=True)
-class EndpointFacts:
+class EndpointFacts(Frozen):
+    __slots__ = ("endpoint", "thing", "list_tool", "path_rules")
     endpoint: Endpoint  # the object these facts were computed for
     thing: str  # e.g. "work order"
     list_tool: str | None  # the tool to suggest when an id was not found
     path_rules: PathRules
+
+    def __init__(self, endpoint: Endpoint, thing: str, list_tool: str | None, path_rules: PathRules) -> None:
+        set_fields(self, endpoint=endpoint, thing=thing, list_tool=list_tool, path_rules=path_rules)
 
     def context(self, connection: Connection, backend: BackendFacts, object_id: str | None) -> ErrorContext:
         return ErrorContext(

@@ -12,22 +12,28 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ..records import Frozen, set_fields
 from ..secretbox import SecretBox, SecretUnreadable
 
 GRANTS_FILE = "connections.sqlite3"
 
 
-@dataclass(frozen=True)
-class StoredGrant:
+class StoredGrant(Frozen):
     """A company's consent for one connection: the refresh token and the company it is for."""
 
+    __slots__ = ("company_id", "refresh_token", "updated_at")
     company_id: str
-    refresh_token: str = field(repr=False)
-    updated_at: float = 0.0
+    refresh_token: str  # never in the repr
+    updated_at: float
+
+    def __init__(self, company_id: str, refresh_token: str, updated_at: float = 0.0) -> None:
+        set_fields(self, company_id=company_id, refresh_token=refresh_token, updated_at=updated_at)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__qualname__}(company_id={self.company_id!r}, updated_at={self.updated_at!r})"
 
 
 class GrantUnreadable(Exception):

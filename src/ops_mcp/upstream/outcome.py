@@ -9,42 +9,75 @@ outcome.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from ..records import Frozen, Record, set_fields
 from .errors import UpstreamError
 
 
-@dataclass(frozen=True)
-class BinaryContent:
-    data: bytes = field(repr=False)
+class BinaryContent(Frozen):
+    __slots__ = ("data", "mime_type", "filename")
+    data: bytes  # not in the repr
     mime_type: str
-    filename: str | None = None
+    filename: str | None
+
+    def __init__(self, data: bytes, mime_type: str, filename: str | None = None) -> None:
+        set_fields(self, data=data, mime_type=mime_type, filename=filename)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__qualname__}(mime_type={self.mime_type!r}, filename={self.filename!r})"
 
 
-@dataclass
-class CallOutcome:
+class CallOutcome(Record):
+    __slots__ = (
+        "ok", "status", "data", "binary", "error", "request_id", "attempts", "rate_limit_wait_s", "duration_ms",
+    )
     ok: bool
     status: int | None
     data: dict[str, Any] | None
-    binary: BinaryContent | None = None
-    error: UpstreamError | None = None
-    request_id: str | None = None
-    attempts: int = 0
-    rate_limit_wait_s: float = 0.0
-    duration_ms: float = 0.0
+    binary: BinaryContent | None
+    error: UpstreamError | None
+    request_id: str | None
+    attempts: int
+    rate_limit_wait_s: float
+    duration_ms: float
+
+    def __init__(
+        self,
+        ok: bool,
+        status: int | None,
+        data: dict[str, Any] | None,
+        binary: BinaryContent | None = None,
+        error: UpstreamError | None = None,
+        request_id: str | None = None,
+        attempts: int = 0,
+        rate_limit_wait_s: float = 0.0,
+        duration_ms: float = 0.0,
+    ) -> None:
+        self.ok = ok
+        self.status = status
+        self.data = data
+        self.binary = binary
+        self.error = error
+        self.request_id = request_id
+        self.attempts = attempts
+        self.rate_limit_wait_s = rate_limit_wait_s
+        self.duration_ms = duration_ms
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(Frozen):
     """One upstream response, read in full (any status)."""
 
+    __slots__ = ("status", "headers", "content", "body")
     status: int
     headers: httpx.Headers
     content: bytes
     body: Any  # the parsed JSON, or None when the body is not JSON
+
+    def __init__(self, status: int, headers: httpx.Headers, content: bytes, body: Any) -> None:
+        set_fields(self, status=status, headers=headers, content=content, body=body)
 
     @property
     def is_json(self) -> bool:
@@ -59,14 +92,22 @@ class CallFailed(Exception):
         self.error = error
 
 
-@dataclass
-class CallState:
+class CallState(Record):
     """What one tool call has spent so far (across pages and retries)."""
 
-    attempts: int = 0
-    rate_wait_s: float = 0.0
-    request_id: str | None = None
-    started: float = field(default_factory=time.perf_counter)
+    __slots__ = ("attempts", "rate_wait_s", "request_id", "started")
+    attempts: int
+    rate_wait_s: float
+    request_id: str | None
+    started: float  # time.perf_counter() when the call began
+
+    def __init__(
+        self, attempts: int = 0, rate_wait_s: float = 0.0, request_id: str | None = None, started: float | None = None
+    ) -> None:
+        self.attempts = attempts
+        self.rate_wait_s = rate_wait_s
+        self.request_id = request_id
+        self.started = time.perf_counter() if started is None else started
 
     def outcome(
         self,

@@ -9,24 +9,30 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..catalogue.models import CursorPagination, PagePagination
+from ..records import Frozen, set_fields
 from .shaping import page_continuation
 
 
-@dataclass(frozen=True)
-class PageInfo:
+class PageInfo(Frozen):
+    __slots__ = ("has_more", "next_args", "total")
     has_more: bool
     next_args: dict[str, Any] | None  # arguments for the page after this one
     total: int | None  # items in the whole listing, when the back end says
 
+    def __init__(self, has_more: bool, next_args: dict[str, Any] | None, total: int | None) -> None:
+        set_fields(self, has_more=has_more, next_args=next_args, total=total)
 
-@dataclass(frozen=True)
-class FetchedPage:
+
+class FetchedPage(Frozen):
+    __slots__ = ("args", "item_count")
     args: dict[str, Any]  # the pagination arguments that fetched it
     item_count: int
+
+    def __init__(self, args: dict[str, Any], item_count: int) -> None:
+        set_fields(self, args=args, item_count=item_count)
 
 
 # Fetches one page with the given pagination arguments: its unwrapped result, or None on failure.

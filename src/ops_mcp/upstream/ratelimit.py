@@ -22,12 +22,12 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 import anyio
 
 from ..catalogue.models import RateLimitProfile
+from ..records import Frozen, set_fields
 from .fairshare import FairQueue
 
 # Two observations of the server's reset time within this many seconds are the same window.
@@ -52,21 +52,28 @@ class BudgetExhausted(Exception):
         self.retry_after_s = retry_after_s
 
 
-@dataclass(frozen=True)
-class Ticket:
+class Ticket(Frozen):
     """One admitted request; handed back with the response headers."""
 
+    __slots__ = ("generation",)
     generation: int  # of the fixed window it was admitted in
 
+    def __init__(self, generation: int) -> None:
+        set_fields(self, generation=generation)
 
-@dataclass(frozen=True)
-class HeaderReading:
+
+class HeaderReading(Frozen):
     """What a response said about the budget (any part may be missing)."""
 
-    limit: int | None = None
-    remaining: int | None = None
-    reset_at: float | None = None  # absolute time, same clock as the budget
-    retry_at: float | None = None  # from Retry-After
+    __slots__ = ("limit", "remaining", "reset_at", "retry_at")
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None  # absolute time, same clock as the budget
+    retry_at: float | None  # from Retry-After
+
+    def __init__(self, limit: int | None = None, remaining: int | None = None, reset_at: float | None = None,
+                 retry_at: float | None = None) -> None:
+        set_fields(self, limit=limit, remaining=remaining, reset_at=reset_at, retry_at=retry_at)
 
 
 def read_headers(

@@ -12,12 +12,12 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..catalogue.models import FIELDS_ARG, MAX_ITEMS_ARG, Endpoint, JsonSchema
 from ..catalogue.quick_check import certainly_valid
+from ..records import Record
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -36,16 +36,36 @@ class InvalidArguments(ValueError):
     """Arguments that cannot be turned into a request; the message names the field."""
 
 
-@dataclass
-class PreparedRequest:
+class PreparedRequest(Record):
+    __slots__ = ("method", "path", "params", "json_body", "has_json_body", "form_data", "files", "object_id")
     method: str
     path: str  # relative to the connection's base URL, already encoded
-    params: dict[str, str] = field(default_factory=dict)
-    json_body: Any = None
-    has_json_body: bool = False
-    form_data: dict[str, str] | None = None
-    files: dict[str, tuple[str, bytes, str]] | None = None
-    object_id: str | None = None  # the last path parameter, for "no <thing> with id X" messages
+    params: dict[str, str]
+    json_body: Any
+    has_json_body: bool
+    form_data: dict[str, str] | None
+    files: dict[str, tuple[str, bytes, str]] | None
+    object_id: str | None  # the last path parameter, for "no <thing> with id X" messages
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+        has_json_body: bool = False,
+        form_data: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        object_id: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.params = {} if params is None else params
+        self.json_body = json_body
+        self.has_json_body = has_json_body
+        self.form_data = form_data
+        self.files = files
+        self.object_id = object_id
 
     def with_params(self, extra: Mapping[str, Any]) -> PreparedRequest:
         """The same request with query parameters added, replaced or (value None) removed."""
@@ -55,7 +75,7 @@ class PreparedRequest:
                 params.pop(key, None)
             else:
                 params[key] = query_value(value)
-        return replace(self, params=params)
+        return self.replace(params=params)
 
 
 def query_value(value: Any) -> str:

@@ -9,19 +9,30 @@ sent, such as fetching a token).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+
+from ..records import Frozen, set_fields
 
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 4  # attempts per call for errors (429 waits are bounded separately)
-    base_delay_s: float = 0.2
-    max_delay_s: float = 5.0
+class RetryPolicy(Frozen):
+    __slots__ = ("max_attempts", "base_delay_s", "max_delay_s", "max_rate_limit_wait_s")
+    max_attempts: int  # attempts per call for errors (429 waits are bounded separately)
+    base_delay_s: float
+    max_delay_s: float
     # Total time a call may spend waiting for rate-limit slots and 429 resets before it gives up
     # and tells the agent when to retry.
-    max_rate_limit_wait_s: float = 20.0
+    max_rate_limit_wait_s: float
+
+    def __init__(
+        self,
+        max_attempts: int = 4,
+        base_delay_s: float = 0.2,
+        max_delay_s: float = 5.0,
+        max_rate_limit_wait_s: float = 20.0,
+    ) -> None:
+        set_fields(self, max_attempts=max_attempts, base_delay_s=base_delay_s, max_delay_s=max_delay_s,
+                   max_rate_limit_wait_s=max_rate_limit_wait_s)
 
     def backoff(
         self, retry_number: int, rng: random.Random | None = None, retry_after_s: float | None = None

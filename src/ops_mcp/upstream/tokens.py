@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import anyio
 import httpx
 
+from ..records import Record
 from . import errors as E
 from .connection import Connection
 from .errors import parse_body
@@ -85,10 +85,17 @@ def serves(connection: Connection, kind: str | None) -> bool:
     return True
 
 
-@dataclass
-class _Token:
-    access_token: str = field(repr=False)
+class _Token(Record):
+    __slots__ = ("access_token", "refresh_at")
+    access_token: str  # never in the repr
     refresh_at: float  # when to fetch the next one (a little before it expires)
+
+    def __init__(self, access_token: str, refresh_at: float) -> None:
+        self.access_token = access_token
+        self.refresh_at = refresh_at
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__qualname__}(refresh_at={self.refresh_at!r})"
 
 
 def refresh_margin(lifetime_s: float) -> float:
