@@ -1,12 +1,14 @@
-"""What the first tool call would otherwise load, loaded in a background thread once the server is idle.
+"""What the first tool call would otherwise load: some of it while the server starts, the rest in a
+background thread once the server is idle.
 
-The first call used to cost ~100-180 ms more than later ones: the upstream client imports httpx and
-builds each back end's HTTP client, a TLS context reads the CA bundle, and the embedded sandbox seeds its
-data. (Valid arguments no longer need jsonschema, see ``catalogue/quick_check.py``; it is loaded by the first
-call that needs an error worded, and not here, where it would compete with that first call.) Start-up must not pay for that (``tools/list`` never needs it), so a server starts
-this after it has answered its first ``tools/list`` over stdio, or once it is listening over HTTP: a
-host lists tools and then waits for its user, which is when this runs. A call that arrives first simply
-waits for the same work (the upstream client is built once, behind a lock).
+The first call used to cost ~100-180 ms more than later ones. httpx and the upstream client's modules are
+now imported while the server starts (``load_call_path``, ~6 ms there). Building each back end's HTTP
+client, a TLS context reading the CA bundle and the embedded sandbox seeding its data wait for the
+background: ``tools/list`` never needs them, so a server starts this after it has answered its first
+``tools/list`` over stdio, or once it is listening over HTTP — a host lists tools and then waits for its
+user, which is when this runs. A call that arrives first simply waits for the same work (the upstream
+client is built once, behind a lock). Valid arguments need no jsonschema (``catalogue/quick_check.py``); it
+is loaded by the first call that needs an error worded, not here, where it would compete with that call.
 """
 
 from __future__ import annotations
@@ -16,6 +18,17 @@ import threading
 from typing import Any
 
 log = logging.getLogger("ops_mcp.warmup")
+
+
+def load_call_path() -> None:
+    """Import httpx and the upstream client's modules while the server starts, before it answers anyone.
+
+    Every tool call runs through them. Loaded in the background after the first ``tools/list`` they made a
+    call arriving that instant wait ~15 ms more (the thread's imports plus GIL hand-offs with the call
+    itself, garbage collection back on); loaded here, with collection paused and nothing waiting, they add
+    ~6 ms to start-up (benchmarks/RESULTS.md figure 1, interleaved A/B on the benchmark host).
+    """
+    from .upstream import client  # noqa: F401  (and httpx with it)
 
 
 def warm_up(runtime: Any) -> None:

@@ -50,8 +50,8 @@ print(sorted(name for name in defined if name.startswith("ops_mcp.")))
 """
 
 
-def test_start_up_and_the_first_call_define_no_dataclass(tmp_path) -> None:
-    """Each costs ~0.5 ms to define on CPython 3.11 (records.py): 53 of them were ~30 ms of start-up and warm-up."""
+def _real_back_ends(tmp_path):
+    """A config whose back ends are real (not the embedded sandbox, which loads httpx for itself)."""
     config = tmp_path / "ops-mcp.toml"
     config.write_text(
         f'[storage]\ndir = "{tmp_path / "state"}"\n'
@@ -59,7 +59,31 @@ def test_start_up_and_the_first_call_define_no_dataclass(tmp_path) -> None:
         '[backends.remoteops]\nbase_url = "https://api.remoteops.example/v1"\ntoken = "rops_live_x"\n'
         '[agents.bot]\nareas = { "remote.*" = "full", "remoteops.*" = "full" }\n'
     )
+    return config
+
+
+def test_start_up_and_the_first_call_define_no_dataclass(tmp_path) -> None:
+    """Each costs ~0.5 ms to define on CPython 3.11 (records.py): 53 of them were ~30 ms of start-up and warm-up."""
+    config = _real_back_ends(tmp_path)
     done = subprocess.run([sys.executable, "-c", START_AND_WARM_UP, str(config)], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_serve_loads_the_call_path_before_it_answers_anyone(tmp_path) -> None:
+    """httpx and the upstream client load while `serve` starts (warmup.load_call_path), not in the first call."""
+    config = _real_back_ends(tmp_path)
+    code = (
+        "import sys\n"
+        "import ops_mcp.transports.stdio as stdio\n"
+        "def serving(runtime, agent):\n"
+        "    print(sorted(m for m in ('httpx', 'ops_mcp.upstream.client') if m in sys.modules), agent)\n"
+        "    return 0\n"
+        "stdio.run_stdio = serving\n"
+        "from ops_mcp.cli import main\n"
+        f"sys.exit(main(['serve', '--transport', 'stdio', '--agent', 'bot', '--config', {str(config)!r}]))\n"
+    )
+    done = run(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['httpx', 'ops_mcp.upstream.client'] bot"

@@ -66,6 +66,9 @@ def _serve(args: argparse.Namespace) -> int:
     if args.transport != "stdio":
         refuse_zero_agents(settings)
     runtime = load_runtime(config_of(args), settings=settings)
+    from ..warmup import load_call_path
+
+    load_call_path()
     if args.transport == "stdio":
         from ..transports.stdio import run_stdio
 
