@@ -122,35 +122,9 @@ class AuditRecord(Record):
         self.sentence = sentence
 
     def to_dict(self) -> dict[str, Any]:
-        # Every field, in order; the dicts are copies (deep, as ``dataclasses.asdict`` made them).
-        return {
-            "ts": self.ts,
-            "agent": self.agent,
-            "tenant": self.tenant,
-            "tenant_label": self.tenant_label,
-            "backend": self.backend,
-            "backend_title": self.backend_title,
-            "tool": self.tool,
-            "tool_title": self.tool_title,
-            "area": self.area,
-            "access": self.access,
-            "decision": self.decision,
-            "target_ids": copy.deepcopy(self.target_ids),
-            "http_status": self.http_status,
-            "duration_ms": self.duration_ms,
-            "upstream_request_id": self.upstream_request_id,
-            "arguments": copy.deepcopy(self.arguments),
-            "error": self.error,
-            "confirmed_by": self.confirmed_by,
-            "transport": self.transport,
-            "session_id": self.session_id,
-            "attempts": self.attempts,
-            "outcome": self.outcome,
-            "approval_id": self.approval_id,
-            "phase": self.phase,
-            "completes": self.completes,
-            "sentence": self.sentence,
-        }
+        # Every field, in order; the dicts are deep copies, as ``dataclasses.asdict`` made them.
+        return {name: copy.deepcopy(value) if isinstance(value, dict) else value
+                for name, value in zip(self._fields, self._values(), strict=True)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditRecord:
