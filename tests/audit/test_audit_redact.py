@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 
 import pytest
 
 from ops_mcp.audit import DEFAULT_REDACTED_FIELDS, redact, redact_text
-from ops_mcp.audit.redact import MAX_STRING, REDACTED
+from ops_mcp.audit.redact import MAX_STRING, REDACTED, make_scrubber
 
 SECRET = "ra_test_Zq81xYw0LmNOPQ"
+# The module (the package exports a function of the same name).
+redact_module = importlib.import_module("ops_mcp.audit.redact")
 
 
 def test_personal_fields_redacted_at_any_depth_and_case() -> None:
@@ -163,3 +166,22 @@ def test_input_not_mutated() -> None:
 
 def test_redact_text() -> None:
     assert redact_text(f"401 for {SECRET}", secrets=[SECRET]) == f"401 for {REDACTED}"
+
+
+def test_the_stores_scrubber_remembers_short_values_without_letting_a_secret_through(monkeypatch) -> None:
+    """Short values repeat from record to record and are scanned once; the memory is bounded (a hostile
+    agent can invent endless values) and never holds a value that had a secret in it."""
+    monkeypatch.setattr(redact_module, "CACHED_ENTRIES", 8)
+    secret = "omcp_live_Zx81KqP0aa77Lm2Q"
+    scrub = make_scrubber([secret])
+    record = {"agent": "people-ops", "note": f"token {secret}", "tool": "remote_get_employment"}
+    first, second = scrub(record), scrub(dict(record))
+    assert first == second == {"agent": "people-ops", "note": "token [redacted]", "tool": "remote_get_employment"}
+    for i in range(100):
+        assert scrub({"v": f"value {i} {secret}"}) == {"v": f"value {i} [redacted]"}
+    remembered = [cell.cell_contents for cell in scrub.__closure__ or ()
+                  if isinstance(cell.cell_contents, dict)]
+    assert remembered and all(len(memory) <= 8 for memory in remembered)
+    assert not any(secret in text for memory in remembered for pair in memory.items() for text in pair)
+    long = "x" * (redact_module.CACHED_TEXT + 1) + secret
+    assert scrub({"v": long}) == {"v": "x" * (redact_module.CACHED_TEXT + 1) + "[redacted]"}

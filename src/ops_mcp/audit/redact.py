@@ -28,6 +28,9 @@ MAX_ITEMS = 200
 # A string longer than this is a "large value": the record keeps a short preview, its size and its
 # SHA-256 (enough to tell whether a copy elsewhere is the same), never the value.
 LARGE_VALUE = 4096
+# The store's scrubber remembers the scrubbed form of keys and of values up to this long, this many of each.
+CACHED_TEXT = 80
+CACHED_ENTRIES = 4096
 PREVIEW = 64
 # Characters of argument text one record keeps, whatever the call sent: a 4 MB call must not make a
 # 6 MB row. What does not fit is counted and hashed, not stored.
@@ -149,6 +152,9 @@ class _Redactor:
         # Keys repeat from record to record ("agent", "employment_id"…); a long-lived redactor
         # (the store's) remembers their scrubbed form instead of re-scanning them every time.
         self._keys: dict[str, str] = {}
+        # The store's also remembers short values, which repeat just as much (agent, tenant, tool and
+        # their titles, area, transport…): scanning each for secrets was a third of a record's cost.
+        self._texts: dict[str, str] | None = None  # value -> itself: values found clean
 
     def scrub(self, value: str) -> str:
         """Known secrets and credential shapes cut out of ``value`` (no length cap)."""
@@ -162,6 +168,19 @@ class _Redactor:
         return value
 
     def text(self, value: str) -> str:
+        texts = self._texts
+        if texts is None or len(value) > CACHED_TEXT:
+            return self._text(value)
+        if value in texts:
+            return self._spend(value)
+        scrubbed = self._text(value)
+        if scrubbed == value:  # only clean values are remembered: the memory never holds a secret
+            if len(texts) >= CACHED_ENTRIES:
+                texts.clear()  # bounded: hostile input could invent endless values
+            texts[value] = value
+        return scrubbed
+
+    def _text(self, value: str) -> str:
         if len(value) > LARGE_VALUE:
             return self._spend(large_value(value, self.scrub))
         value = self.scrub(value)
@@ -182,7 +201,7 @@ class _Redactor:
             return self.text(_safe_str(key))
         cached = self._keys.get(key)
         if cached is None:
-            if len(self._keys) >= 4096:
+            if len(self._keys) >= CACHED_ENTRIES:
                 self._keys.clear()  # bounded: hostile input could invent endless keys
             cached = self._keys[key] = self.text(key)
         else:
@@ -329,13 +348,14 @@ def make_scrubber(
     """
     secrets, patterns = tuple(secrets), tuple(patterns)
     keys: dict[str, str] = {}
+    texts: dict[str, str] = {}
 
     def scrub(value: Any) -> Any:
         # A looser length cap than redact(): already-redacted arguments (≤ 500 chars + marker) must
         # pass through unchanged, while a runaway error message still gets bounded. A fresh budget per
         # record, the scrubbed keys shared between records.
         r = _Redactor((), secrets, patterns, max_string=4 * MAX_STRING, budget=RECORD_BUDGET)
-        r._keys = keys
+        r._keys, r._texts = keys, texts
         # Start one level up: the record wraps the arguments, which redact() already capped in depth.
         return r.value(value, -1)
 
