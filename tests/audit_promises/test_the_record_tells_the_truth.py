@@ -186,3 +186,17 @@ async def test_audit_tail_json_shows_hidden_characters_as_escapes(make_runtime):
         await client.call_tool("remote_list_timeoff", {"status": "x\u2028\u202e\x85y"})
     shown = tail(runtime.audit, 5, as_json=True)
     assert shown.isascii() and len(shown.splitlines()) == 1
+
+
+def test_a_target_id_that_redaction_would_hide_is_not_kept() -> None:
+    """Target ids are shown in every sentence and console row: one the argument rules hide (an email used as
+    an id) or that carries a secret's shape is dropped, the others kept."""
+    from ops_mcp.audit import AuditRecord, Redaction
+    from ops_mcp.calls.recorder import CallRecorder
+
+    recorder = CallRecorder(audit=None, redaction=Redaction(), catalogue={}, tenants=None)  # type: ignore[arg-type]
+    record = AuditRecord(agent="hr", tool="remote_get_employment", decision="allowed", target_ids={
+        "employment_id": "em_1", "work_email": "ann@acme.example", "timeoff_id": "ra_live_Zq81xYw0LmNOPQ12",
+    })
+    recorder._prepare({})(record)
+    assert record.target_ids == {"employment_id": "em_1"}

@@ -143,7 +143,8 @@ class _Redactor:
         self.budget = budget
         self.spent = 0
         self.cut = False  # something did not fit the budget
-        self.fields = frozenset(f for f in fields if isinstance(f, str))
+        # Built once by a long-lived caller (``Redaction``): this runs for every record and every argument set.
+        self.fields = fields if isinstance(fields, frozenset) else frozenset(f for f in fields if isinstance(f, str))
         # Longest first, so a secret that contains another one is removed whole.
         self.secrets = sorted(
             {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_LEN}, key=len, reverse=True
@@ -377,7 +378,7 @@ class Redaction:
         patterns: Iterable[str] = DEFAULT_SECRET_PATTERNS,
         held: Callable[[], Iterable[str]] | None = None,
     ) -> None:
-        self.fields = tuple(fields)
+        self.fields = frozenset(f for f in fields if isinstance(f, str))
         self.secrets = tuple(secrets)
         self.patterns = tuple(dict.fromkeys(patterns))
         self._held = held

@@ -138,8 +138,9 @@ class CallRecorder:
             if record.error:
                 # Errors quote values ("email: 'bob@…' is not a valid email"): what the arguments hide, they hide.
                 record.error = redaction.text(record.error, raw_arguments)
-            record.target_ids = {k: v for k, v in (record.target_ids or {}).items()
-                                 if redaction.arguments({k: v}).get(k) == v}
+            ids = record.target_ids or {}
+            kept = redaction.arguments(dict(ids)) if ids else {}  # one pass for all of them
+            record.target_ids = {k: v for k, v in ids.items() if kept.get(k) == v}
             record.sentence = render(record)
 
         return prepare
