@@ -136,7 +136,8 @@ def parse_frame(text: str) -> Frame:
 def thread_label(first: str, frames: list[Frame]) -> str:
     """ "main" for the main thread, else the thread's name (py-spy's) or its entry function."""
     match = _THREAD.match(first)
-    name = (match and match["name"]) or ""
+    # py-spy prints a name it could not read as control bytes ("\x00"): those fall back to the entry.
+    name = "".join(ch for ch in (match and match["name"]) or "" if ch.isprintable()).strip()
     if name == "MainThread":
         return "main thread (event loop)"
     if name:

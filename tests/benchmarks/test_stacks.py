@@ -94,3 +94,10 @@ def test_profile_tables_turn_shares_into_cpu_per_call():
     text = "\n".join(profiling.detail(scenario))
     assert "The SDK's own work: 30.0% of the samples, ≈ 1.20 ms" in text
     assert "47 more of threads waiting" in text
+
+
+def test_a_thread_name_py_spy_could_not_read_falls_back_to_its_entry():
+    frames = [stacks.parse_frame("Thread.run (/usr/lib/python3.11/threading.py:982)"),
+              stacks.parse_frame("ChainWriter._run (/x/ops_mcp/audit/writer.py:206)")]
+    label = stacks.thread_label("thread (0x7f): \x00", frames)
+    assert label == "thread: ChainWriter._run" and label.isprintable()
