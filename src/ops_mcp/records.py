@@ -10,7 +10,8 @@ that the path defines no dataclass.
 
 Each class lists its fields in ``__slots__``, annotated in the class body for the type checker, in the
 order a dataclass would take them; equality, hashing (``Frozen``) and ``repr`` follow those fields, as a
-dataclass's do.
+dataclass's do. What a dataclass says with ``field(repr=False)`` a class says in ``_unshown`` (secrets, locks),
+and ``field(compare=False)`` in ``_uncompared``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class Record:
 
     __slots__ = ()
     _fields: ClassVar[tuple[str, ...]] = ()
+    _unshown: ClassVar[frozenset[str]] = frozenset()  # fields ``repr`` leaves out
+    _uncompared: ClassVar[frozenset[str]] = frozenset()  # fields ``==`` and ``hash`` leave out
+    _shown: ClassVar[tuple[str, ...]] = ()
+    _compared: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -32,20 +37,25 @@ class Record:
         own = (own,) if isinstance(own, str) else own
         # "__weakref__" in __slots__ lets instances be weakly referenced; it is not a field.
         cls._fields = (*cls._fields, *(name for name in own if name != "__weakref__"))
+        cls._shown = tuple(name for name in cls._fields if name not in cls._unshown)
+        cls._compared = tuple(name for name in cls._fields if name not in cls._uncompared)
         type.__setattr__(cls, "__match_args__", cls._fields)  # ``case Done(answer)``, as a dataclass allows
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._fields)
 
+    def _compared_values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._compared)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Record) or other.__class__ is not self.__class__:
             return NotImplemented
-        return self._values() == other._values()
+        return self._compared_values() == other._compared_values()
 
     __hash__ = None  # type: ignore[assignment]  # mutable: unhashable, as a dataclass with eq is
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
         return f"{self.__class__.__qualname__}({shown})"
 
     def __reduce__(self) -> tuple[Any, ...]:  # copy, deepcopy and pickle, past a frozen ``__setattr__``
@@ -71,7 +81,7 @@ class Frozen(Record):
         raise AttributeError(f"{self.__class__.__name__} is immutable: cannot delete {name!r}")
 
     def __hash__(self) -> int:  # type: ignore[override]
-        return hash(self._values())
+        return hash(self._compared_values())
 
 
 def set_fields(instance: Frozen, **values: Any) -> None:

@@ -51,14 +51,12 @@ class KeySource(Frozen):
     """Where the key comes from, for messages (never the key itself)."""
 
     __slots__ = ("description", "key")
+    _unshown = frozenset({"key"})
     description: str
-    key: bytes  # never in the repr
+    key: bytes
 
     def __init__(self, description: str, key: bytes) -> None:
         set_fields(self, description=description, key=key)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__qualname__}(description={self.description!r})"
 
 
 def load_secret_key(key_file: Path | None, state_dir: Path, env: dict[str, str] | None = None) -> KeySource:

@@ -37,6 +37,7 @@ class Written(Record):
     """One record handed to the writer; ``seq`` once it is stored, ``error`` if it could not be."""
 
     __slots__ = ("record", "prepare", "opens", "seq", "error", "follows", "_done", "_waiters", "_lock")
+    _unshown = frozenset({"_done", "_waiters", "_lock"})
     record: AuditRecord
     prepare: Prepare | None
     opens: Written | None  # the started record this one completes
@@ -62,10 +63,6 @@ class Written(Record):
     # A ticket is the one object its writer and waiters share: equal only to itself, hashable by identity.
     __eq__ = object.__eq__
     __hash__ = object.__hash__  # type: ignore[assignment]
-
-    def __repr__(self) -> str:  # without the event, waiters and lock
-        return (f"{self.__class__.__qualname__}(record={self.record!r}, prepare={self.prepare!r}, "
-                f"opens={self.opens!r}, seq={self.seq!r}, error={self.error!r}, follows={self.follows!r})")
 
     @property
     def done(self) -> bool:

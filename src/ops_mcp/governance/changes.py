@@ -55,6 +55,7 @@ class FieldChange(Frozen):
 
 class ChangeSummary(Frozen):
     __slots__ = ("sentence", "changes", "title", "tenant", "target", "missing")
+    _uncompared = frozenset({"missing"})
     sentence: str  # the headline question, one line
     changes: tuple[FieldChange, ...]
     title: str  # the tool's title, e.g. "Update Employment"
@@ -67,18 +68,6 @@ class ChangeSummary(Frozen):
                  missing: tuple[str, ...] = ()) -> None:
         set_fields(self, sentence=sentence, changes=changes, title=title, tenant=tenant, target=target,
                    missing=missing)
-
-    # == and hash compare every field but ``missing`` (a dataclass's ``compare=False``).
-    def _compared(self) -> tuple[Any, ...]:
-        return self.sentence, self.changes, self.title, self.tenant, self.target
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ChangeSummary) or other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._compared() == other._compared()
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(self._compared())
 
     def as_dict(self) -> dict[str, Any]:
         return {

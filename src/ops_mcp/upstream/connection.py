@@ -18,8 +18,9 @@ class OAuthCredentials(Frozen):
     """OAuth 2.0 client credentials (client auth by HTTP Basic, as Remote's token endpoint wants)."""
 
     __slots__ = ("client_id", "client_secret", "token_path", "scope", "authorize_path")
+    _unshown = frozenset({"client_secret"})
     client_id: str
-    client_secret: str  # not in repr
+    client_secret: str
     token_path: str
     scope: str | None
     authorize_path: str  # where a company admin consents (authorization code)
@@ -29,21 +30,17 @@ class OAuthCredentials(Frozen):
         set_fields(self, client_id=client_id, client_secret=client_secret, token_path=token_path, scope=scope,
                    authorize_path=authorize_path)
 
-    def __repr__(self) -> str:  # every field but the secret
-        return (f"{self.__class__.__qualname__}(client_id={self.client_id!r}, "
-                f"token_path={self.token_path!r}, scope={self.scope!r}, "
-                f"authorize_path={self.authorize_path!r})")
-
 
 class Connection(Frozen):
     """One tenant of one back end."""
 
     __slots__ = ("name", "backend", "base_url", "token", "oauth", "budget_key", "per_minute", "label",
                  "timeout", "company_id")
+    _unshown = frozenset({"token"})
     name: str
     backend: str
     base_url: str
-    token: str | None  # not in repr
+    token: str | None
     oauth: OAuthCredentials | None
     # Rate-limit budget: Remote limits per company across all its tokens, so two connections of the
     # same company must share a key; default is one budget per connection.
@@ -69,12 +66,6 @@ class Connection(Frozen):
         set_fields(self, name=name, backend=backend, base_url=base_url, token=token, oauth=oauth,
                    budget_key=budget_key, per_minute=per_minute, label=label, timeout=timeout,
                    company_id=company_id)
-
-    def __repr__(self) -> str:  # every field but the token
-        return (f"{self.__class__.__qualname__}(name={self.name!r}, backend={self.backend!r}, "
-                f"base_url={self.base_url!r}, oauth={self.oauth!r}, budget_key={self.budget_key!r}, "
-                f"per_minute={self.per_minute!r}, label={self.label!r}, timeout={self.timeout!r}, "
-                f"company_id={self.company_id!r})")
 
     @property
     def company_bound(self) -> bool:

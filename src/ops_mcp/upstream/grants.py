@@ -25,15 +25,13 @@ class StoredGrant(Frozen):
     """A company's consent for one connection: the refresh token and the company it is for."""
 
     __slots__ = ("company_id", "refresh_token", "updated_at")
+    _unshown = frozenset({"refresh_token"})
     company_id: str
-    refresh_token: str  # never in the repr
+    refresh_token: str
     updated_at: float
 
     def __init__(self, company_id: str, refresh_token: str, updated_at: float = 0.0) -> None:
         set_fields(self, company_id=company_id, refresh_token=refresh_token, updated_at=updated_at)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__qualname__}(company_id={self.company_id!r}, updated_at={self.updated_at!r})"
 
 
 class GrantUnreadable(Exception):

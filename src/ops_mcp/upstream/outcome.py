@@ -19,15 +19,13 @@ from .errors import UpstreamError
 
 class BinaryContent(Frozen):
     __slots__ = ("data", "mime_type", "filename")
-    data: bytes  # not in the repr
+    _unshown = frozenset({"data"})
+    data: bytes
     mime_type: str
     filename: str | None
 
     def __init__(self, data: bytes, mime_type: str, filename: str | None = None) -> None:
         set_fields(self, data=data, mime_type=mime_type, filename=filename)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__qualname__}(mime_type={self.mime_type!r}, filename={self.filename!r})"
 
 
 class CallOutcome(Record):

@@ -87,15 +87,13 @@ def serves(connection: Connection, kind: str | None) -> bool:
 
 class _Token(Record):
     __slots__ = ("access_token", "refresh_at")
-    access_token: str  # never in the repr
+    _unshown = frozenset({"access_token"})
+    access_token: str
     refresh_at: float  # when to fetch the next one (a little before it expires)
 
     def __init__(self, access_token: str, refresh_at: float) -> None:
         self.access_token = access_token
         self.refresh_at = refresh_at
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__qualname__}(refresh_at={self.refresh_at!r})"
 
 
 def refresh_margin(lifetime_s: float) -> float:
