@@ -54,6 +54,7 @@ class Runtime(Record):
         "sandbox_app", "prompts", "tracing", "grants", "overrides", "state", "coordination",
         "_closed",
     )  # fmt: skip
+    _unshown = frozenset({"_closed"})
     settings: Settings
     catalogue: dict[str, Manifest]
     policies: Policies
